@@ -1,0 +1,3 @@
+from nasiko.cli.main import main
+
+main()

@@ -1,0 +1,145 @@
+"""Ports: the small async interfaces the core is written against.
+
+Adapters live in ``nasiko.storage`` (SQL repositories, job queues, event buses, caches) and
+``nasiko.runtime`` (where agents run). Each port has an embedded implementation (in-process,
+SQLite) and a server-mode one (PostgreSQL, Redis), chosen in ``nasiko.bootstrap``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A change announcement, e.g. topic "registry" kind "agent.updated"."""
+
+    topic: str
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+EventHandler = Callable[[Event], Awaitable[None]]
+
+
+class EventBus(Protocol):
+    async def publish(self, event: Event) -> None: ...
+
+    def subscribe(self, topic: str, handler: EventHandler) -> Callable[[], None]:
+        """Call ``handler`` for every event on ``topic`` (from any process); returns unsubscribe."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: str  # the queue's delivery id (stream entry id, or a counter in-process)
+    kind: str  # e.g. "deploy"
+    key: str  # idempotency key, e.g. the upload id
+    payload: dict[str, Any]
+    attempt: int = 1
+
+
+class JobQueue(Protocol):
+    """At-least-once job delivery. Handlers must be idempotent per ``Job.key``."""
+
+    async def enqueue(self, kind: str, key: str, payload: dict[str, Any]) -> str: ...
+
+    async def claim(self, consumer: str, *, block_seconds: float = 1.0) -> Job | None:
+        """Next job for this consumer: a new one, or one whose consumer went silent."""
+        ...
+
+    async def ack(self, job: Job) -> None: ...
+
+    async def depth(self) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- key/value and limits
+
+
+class Cache(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def incr(self, key: str, *, ttl: float | None = None) -> int: ...
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, *, rate: float, burst: int, cost: float = 1.0) -> float:
+        """Take ``cost`` tokens from bucket ``key``; 0.0 if allowed, else seconds to wait."""
+        ...
+
+
+# --------------------------------------------------------------------------- runtimes
+
+RuntimeName = Literal["process", "docker", "kubernetes"]
+RuntimeState = Literal["starting", "running", "unhealthy", "stopped", "failed", "unknown"]
+
+
+@dataclass(slots=True)
+class AgentSpec:
+    """Everything a runtime needs to build and run one version of an agent."""
+
+    agent_id: str
+    slug: str
+    version: int
+    source_dir: Path  # the validated, extracted package
+    env: dict[str, str] = field(default_factory=dict)  # platform + package environment
+    command: list[str] | None = None  # explicit command; else from the Dockerfile
+    workdir: str | None = None
+    port: int | None = None  # the port the agent should listen on (process: chosen free port)
+    memory_mb: int | None = None
+    cpus: float | None = None
+
+
+@dataclass(slots=True)
+class Deployment:
+    """Where a running agent version lives; stored so a restarted platform can find it again."""
+
+    runtime: RuntimeName
+    ref: str  # pid, container id, k8s deployment name
+    endpoints: list[str]  # base URLs the agent answers on
+    artifact: str | None = None  # venv path or image id
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+LogSink = Callable[[str], Awaitable[None]]
+
+
+@runtime_checkable
+class Runtime(Protocol):
+    name: RuntimeName
+
+    async def build(self, spec: AgentSpec, *, log: LogSink) -> str:
+        """Prepare what ``start`` runs (a venv, an image); returns the artefact reference."""
+        ...
+
+    async def start(self, spec: AgentSpec, artifact: str, *, log: LogSink) -> Deployment: ...
+
+    async def stop(self, deployment: Deployment) -> None: ...
+
+    async def status(self, deployment: Deployment) -> RuntimeState: ...
+
+    async def logs(self, deployment: Deployment, *, tail: int = 200) -> list[str]: ...
+
+    def follow_logs(self, deployment: Deployment) -> AsyncIterator[str]: ...
+
+    async def close(self) -> None:
+        """Stop supervising (the process runtime stops the agents it started)."""
+        ...
