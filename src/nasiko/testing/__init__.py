@@ -1,0 +1,1 @@
+"""Test doubles shipped with nasiko: fake runtime, fake LLM and GitHub servers."""
