@@ -1,0 +1,445 @@
+"""The hybrid router index: dense (MiniLM) + lexical (BM25F), updated one agent at a time.
+
+Scoring, for a request q and an agent a with skills s:
+
+    dense(a)   = w_skill * max_s cos(q, s) + w_agent * cos(q, a)
+    lexical(a) = BM25F(q, a) / (the best BM25F score the query's terms could reach)
+    score(a)   = dense(a) + w_lex * lexical(a)
+
+Skill vectors embed "agent name: description. skill name: skill description" so a terse skill
+still carries its agent's context; each skill example is one more row of the same skill. The
+score is on an absolute scale (cosines plus a 0..1 coverage), which is what lets one threshold
+mean "no agent fits" across indexes of any size.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nasiko.core.routing.embedder import DIM, Embedder
+from nasiko.core.routing.lexical import LexicalIndex
+from nasiko.core.routing.models import (
+    AgentDoc,
+    RouteCandidate,
+    RouteResult,
+    agent_text,
+    lexical_fields,
+    parse_card,
+    skill_text,
+)
+from nasiko.core.routing.rerank import LLMReranker, ShortlistItem
+from nasiko.errors import InvalidInput, NotFound
+
+Allowed = Callable[[str], bool] | Collection[str] | None
+
+# Calibrated on the development set against a hand-written set of unrelated requests
+# (offtopic.jsonl): 99% of in-domain requests score above 0.22, 95% of unrelated ones below.
+DEFAULT_THRESHOLD = 0.22
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    skill_weight: float = 0.5
+    agent_weight: float = 0.5
+    lexical_weight: float = 0.25
+    threshold: float = DEFAULT_THRESHOLD
+    # A follow-up stays with the session's agent unless another agent beats it by this much
+    # while itself clearing the threshold: a clear change of topic.
+    sticky_margin: float = 0.1
+    # How many hybrid candidates the LLM re-ranker gets to see.
+    shortlist: int = 8
+
+
+def _allowed_fn(allowed: Allowed) -> Callable[[str], bool] | None:
+    if allowed is None or callable(allowed):
+        return allowed
+    members = allowed if isinstance(allowed, set | frozenset) else frozenset(allowed)
+    return members.__contains__
+
+
+class _Matrix:
+    """A growable float32 matrix of unit rows with a free list, so removals leave no copies."""
+
+    def __init__(self) -> None:
+        self.vecs = np.zeros((0, DIM), dtype=np.float32)
+        self.size = 0
+        self.free: list[int] = []
+
+    def take(self) -> int:
+        if self.free:
+            return self.free.pop()
+        if self.size == len(self.vecs):
+            grown = np.zeros((max(64, 2 * len(self.vecs)), DIM), dtype=np.float32)
+            grown[: self.size] = self.vecs[: self.size]
+            self.vecs = grown
+        self.size += 1
+        return self.size - 1
+
+    def release(self, row: int) -> None:
+        self.vecs[row] = 0.0
+        self.free.append(row)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.vecs.nbytes)
+
+
+class RouterIndex:
+    """Ranks indexed agents for a request. Thread-safe; embeds outside its lock."""
+
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        *,
+        config: RouterConfig | None = None,
+        reranker: LLMReranker | None = None,
+    ) -> None:
+        self.embedder = embedder or Embedder()
+        self.config = config or RouterConfig()
+        self.reranker = reranker
+        self._lock = threading.RLock()
+        self._lexical = LexicalIndex()
+        self._agents = _Matrix()
+        self._rows = _Matrix()  # one row per skill text and per skill example
+        self._row_owner = np.zeros(0, dtype=np.int64)  # agent slot per row; dead rows -> sink
+        self._row_skill = np.zeros(0, dtype=np.int32)  # index into AgentDoc.skills
+        self._slot_of: dict[str, int] = {}
+        self._id_of: dict[int, str] = {}
+        self._doc_of: dict[int, AgentDoc] = {}
+        self._rows_of: dict[int, list[int]] = {}
+        self._texts_of: dict[int, dict[str, np.ndarray]] = {}
+        self._active = np.zeros(0, dtype=bool)
+
+    # -- index maintenance -------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def __contains__(self, agent_id: object) -> bool:
+        return agent_id in self._slot_of
+
+    def agent_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._slot_of)
+
+    def upsert(self, agent_id: str, card: Mapping[str, Any]) -> None:
+        """Add or replace one agent. Only texts that changed are embedded again."""
+        doc = parse_card(card)
+        texts = [agent_text(doc)]
+        row_specs: list[tuple[str, int]] = []
+        for i, skill in enumerate(doc.skills):
+            row_specs.append((skill_text(doc, skill), i))
+            row_specs.extend((example, i) for example in skill.examples)
+        texts.extend(text for text, _ in row_specs)
+        with self._lock:
+            known = dict(self._texts_of.get(self._slot_of.get(agent_id, -1), {}))
+        missing = sorted({t for t in texts if t not in known})
+        if missing:
+            known.update(zip(missing, self.embedder.embed(missing), strict=True))
+        vectors = {t: known[t] for t in texts}
+        with self._lock:
+            self._remove_locked(agent_id)
+            slot = self._agents.take()
+            self._agents.vecs[slot] = vectors[texts[0]]
+            self._ensure_slot_arrays()
+            self._active[slot] = True
+            rows = []
+            for text, skill_index in row_specs:
+                row = self._rows.take()
+                self._ensure_row_arrays()
+                self._rows.vecs[row] = vectors[text]
+                self._row_owner[row] = slot
+                self._row_skill[row] = skill_index
+                rows.append(row)
+            self._slot_of[agent_id] = slot
+            self._id_of[slot] = agent_id
+            self._doc_of[slot] = doc
+            self._rows_of[slot] = rows
+            self._texts_of[slot] = vectors
+            self._lexical.upsert(slot, lexical_fields(doc))
+
+    def remove(self, agent_id: str) -> None:
+        """Forget one agent; raises NotFound if it was never indexed."""
+        with self._lock:
+            if agent_id not in self._slot_of:
+                raise NotFound(f"agent {agent_id!r} is not in the router index")
+            self._remove_locked(agent_id)
+
+    def discard(self, agent_id: str) -> None:
+        """Like remove(), but quiet when the agent is not indexed (for event replays)."""
+        with self._lock:
+            self._remove_locked(agent_id)
+
+    def _remove_locked(self, agent_id: str) -> None:
+        slot = self._slot_of.pop(agent_id, None)
+        if slot is None:
+            return
+        sink = len(self._active)
+        for row in self._rows_of.pop(slot):
+            self._rows.release(row)
+            self._row_owner[row] = sink
+        self._agents.release(slot)
+        self._active[slot] = False
+        self._lexical.remove(slot)
+        del self._id_of[slot], self._doc_of[slot], self._texts_of[slot]
+
+    def _ensure_slot_arrays(self) -> None:
+        capacity = len(self._agents.vecs)
+        if len(self._active) < capacity:
+            old_sink = len(self._active)
+            active = np.zeros(capacity, dtype=bool)
+            active[:old_sink] = self._active
+            self._active = active
+            # Dead rows point one past the last slot; move them to the new sink.
+            self._row_owner[self._row_owner == old_sink] = capacity
+
+    def _ensure_row_arrays(self) -> None:
+        capacity = len(self._rows.vecs)
+        if len(self._row_owner) < capacity:
+            owner = np.full(capacity, len(self._active), dtype=np.int64)
+            owner[: len(self._row_owner)] = self._row_owner
+            skill = np.zeros(capacity, dtype=np.int32)
+            skill[: len(self._row_skill)] = self._row_skill
+            self._row_owner, self._row_skill = owner, skill
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the vector matrices and per-row arrays (not Python bookkeeping)."""
+        with self._lock:
+            return (
+                self._agents.nbytes
+                + self._rows.nbytes
+                + self._row_owner.nbytes
+                + self._row_skill.nbytes
+                + self._active.nbytes
+            )
+
+    # -- ranking -------------------------------------------------------------------------------
+
+    def scores(self, query: str) -> dict[str, float]:
+        """The fused score of every indexed agent (for evaluation and debugging)."""
+        vector = self.embedder.embed_query(query)
+        with self._lock:
+            fused, _, _ = self._score_locked(query, vector)
+            return {agent_id: float(fused[slot]) for agent_id, slot in self._slot_of.items()}
+
+    def _score_locked(self, query: str, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        n_slots = self._agents.size
+        n_rows = self._rows.size
+        cfg = self.config
+        agent_sim = self._agents.vecs[:n_slots] @ vector
+        row_sim = self._rows.vecs[:n_rows] @ vector
+        best = np.full(len(self._active) + 1, -2.0, dtype=np.float32)
+        np.maximum.at(best, self._row_owner[:n_rows], row_sim)
+        skill_sim = best[:n_slots]
+        # Agents without skills are judged on their own text alone.
+        skill_sim = np.where(skill_sim < -1.5, agent_sim, skill_sim)
+        lexical, ceiling = self._lexical.score(query, n_slots)
+        lexical = lexical / ceiling if ceiling > 0 else lexical
+        dense = cfg.skill_weight * skill_sim + cfg.agent_weight * agent_sim
+        fused = dense + cfg.lexical_weight * lexical
+        fused = np.where(self._active[:n_slots], fused, -np.inf).astype(np.float32)
+        return fused, row_sim, n_slots
+
+    def _candidate(self, slot: int, score: float, row_sim: np.ndarray) -> RouteCandidate:
+        doc = self._doc_of[slot]
+        skill_id = skill_name = None
+        rows = self._rows_of[slot]
+        if rows:
+            top_row = max(rows, key=lambda r: row_sim[r])
+            skill = doc.skills[int(self._row_skill[top_row])]
+            skill_id, skill_name = skill.id, skill.name
+        return RouteCandidate(
+            agent_id=self._id_of[slot],
+            name=doc.name,
+            score=round(float(score), 6),
+            skill_id=skill_id,
+            skill_name=skill_name,
+        )
+
+    def _rank_locked(
+        self, query: str, vector: np.ndarray, limit: int, allowed: Callable[[str], bool] | None
+    ) -> list[RouteCandidate]:
+        fused, row_sim, n_slots = self._score_locked(query, vector)
+        if n_slots == 0:
+            return []
+        # Look at a generous prefix first; fall back to a full sort when the filter hides
+        # most of it.
+        prefix = min(n_slots, max(4 * limit, 32))
+        order = np.argpartition(-fused, prefix - 1)[:prefix] if prefix < n_slots else None
+        for attempt in range(2):
+            if attempt == 0 and order is not None:
+                ranked = order[np.argsort(-fused[order], kind="stable")]
+            else:
+                ranked = np.argsort(-fused, kind="stable")
+            out: list[RouteCandidate] = []
+            for slot in ranked:
+                score = fused[slot]
+                if not np.isfinite(score):
+                    break
+                agent_id = self._id_of[int(slot)]
+                if allowed is not None and not allowed(agent_id):
+                    continue
+                out.append(self._candidate(int(slot), float(score), row_sim))
+                if len(out) == limit:
+                    return out
+            if order is None:
+                return out
+            order = None
+        return out
+
+    def _shortlist(self, candidates: list[RouteCandidate]) -> list[ShortlistItem]:
+        with self._lock:
+            items = []
+            for c in candidates:
+                slot = self._slot_of.get(c.agent_id)
+                if slot is None:
+                    continue
+                doc = self._doc_of[slot]
+                skills = [f"{s.name}: {s.description}".rstrip(": ") for s in doc.skills]
+                items.append(ShortlistItem(c.agent_id, doc.name, doc.description, skills))
+            return items
+
+    def _prepare(
+        self,
+        query: str,
+        *,
+        top_k: int,
+        allowed: Allowed,
+        sticky_agent_id: str | None,
+        rerank: bool,
+    ) -> tuple[list[RouteCandidate], Callable[[str], bool] | None]:
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInput("the query must be a non-empty string", details={"path": "query"})
+        if top_k < 1:
+            raise InvalidInput("top_k must be at least 1", details={"path": "top_k"})
+        allowed_fn = _allowed_fn(allowed)
+        vector = self.embedder.embed_query(query)
+        limit = max(top_k, self.config.shortlist) if rerank and self.reranker else top_k
+        with self._lock:
+            ranked = self._rank_locked(query, vector, limit, allowed_fn)
+            sticky_slot = self._slot_of.get(sticky_agent_id) if sticky_agent_id else None
+            if (
+                sticky_slot is not None
+                and (allowed_fn is None or allowed_fn(sticky_agent_id or ""))
+                and all(c.agent_id != sticky_agent_id for c in ranked)
+            ):
+                # The session's agent fell outside the prefix; score it so stickiness can decide.
+                fused, row_sim, _ = self._score_locked(query, vector)
+                ranked.append(self._candidate(sticky_slot, float(fused[sticky_slot]), row_sim))
+        return ranked, allowed_fn
+
+    def _finish(
+        self,
+        query: str,
+        ranked: list[RouteCandidate],
+        *,
+        top_k: int,
+        sticky_agent_id: str | None,
+        llm_order: list[str] | None,
+    ) -> RouteResult:
+        threshold = self.config.threshold
+        sticky = next((c for c in ranked if c.agent_id == sticky_agent_id), None)
+        others = [c for c in ranked if c.agent_id != sticky_agent_id]
+        best_other = others[0] if others else None
+        if sticky is not None:
+            topic_changed = (
+                best_other is not None
+                and best_other.score >= threshold
+                and best_other.score - sticky.score > self.config.sticky_margin
+            )
+            if not topic_changed:
+                return RouteResult(
+                    query=query,
+                    candidates=[sticky, *others][:top_k],
+                    no_match=False,
+                    reason="sticky: the request continues the session's agent",
+                    threshold=threshold,
+                )
+            ranked = others
+        if llm_order is not None:
+            by_id = {c.agent_id: c for c in ranked}
+            if not llm_order:
+                return RouteResult(
+                    query=query,
+                    candidates=ranked[:top_k],
+                    no_match=True,
+                    reason="no_match: the LLM re-ranker found no agent that fits",
+                    threshold=threshold,
+                )
+            chosen = [by_id[i] for i in llm_order if i in by_id]
+            return RouteResult(
+                query=query,
+                candidates=chosen[:top_k],
+                no_match=False,
+                reason="llm: re-ranked the hybrid shortlist",
+                threshold=threshold,
+            )
+        ranked = ranked[:top_k]
+        if not ranked or ranked[0].score < threshold:
+            return RouteResult(
+                query=query,
+                candidates=ranked,
+                no_match=True,
+                reason="no_match: no agent scored above the threshold",
+                threshold=threshold,
+            )
+        return RouteResult(
+            query=query, candidates=ranked, no_match=False, reason="hybrid", threshold=threshold
+        )
+
+    def _needs_llm(self, ranked: list[RouteCandidate], sticky_agent_id: str | None) -> bool:
+        # Only ask the LLM when the hybrid ranking found something worth ordering and the
+        # session is not simply continuing with its agent.
+        if self.reranker is None or not ranked or sticky_agent_id in {c.agent_id for c in ranked}:
+            return False
+        return ranked[0].score >= self.config.threshold
+
+    def route(
+        self,
+        query: str,
+        *,
+        top_k: int = 3,
+        allowed: Allowed = None,
+        sticky_agent_id: str | None = None,
+        rerank: bool = True,
+    ) -> RouteResult:
+        """Rank the agents the caller may use for ``query``.
+
+        ``allowed`` is a predicate or a collection of agent ids; agents outside it are never
+        returned. ``sticky_agent_id`` is the agent already in the conversation. ``rerank``
+        lets a caller skip the LLM re-ranker (when one is configured) for this call.
+        """
+        ranked, _ = self._prepare(
+            query, top_k=top_k, allowed=allowed, sticky_agent_id=sticky_agent_id, rerank=rerank
+        )
+        llm_order = None
+        if rerank and self.reranker and self._needs_llm(ranked, sticky_agent_id):
+            llm_order = self.reranker.rerank(query, self._shortlist(ranked))
+        return self._finish(
+            query, ranked, top_k=top_k, sticky_agent_id=sticky_agent_id, llm_order=llm_order
+        )
+
+    async def aroute(
+        self,
+        query: str,
+        *,
+        top_k: int = 3,
+        allowed: Allowed = None,
+        sticky_agent_id: str | None = None,
+        rerank: bool = True,
+    ) -> RouteResult:
+        """route() for async callers: the LLM call (if any) does not block the event loop."""
+        ranked, _ = self._prepare(
+            query, top_k=top_k, allowed=allowed, sticky_agent_id=sticky_agent_id, rerank=rerank
+        )
+        llm_order = None
+        if rerank and self.reranker and self._needs_llm(ranked, sticky_agent_id):
+            llm_order = await self.reranker.arerank(query, self._shortlist(ranked))
+        return self._finish(
+            query, ranked, top_k=top_k, sticky_agent_id=sticky_agent_id, llm_order=llm_order
+        )
