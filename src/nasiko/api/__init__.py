@@ -1,0 +1,1 @@
+"""The REST API edge (FastAPI) under /api/v1."""

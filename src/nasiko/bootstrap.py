@@ -1,0 +1,169 @@
+"""Composition root: open every adapter the settings call for, build the services, close all.
+
+    async with open_services(settings) as svc:
+        ...
+
+Embedded mode (no REDIS_URL): in-memory cache, rate limiter, event bus and job queue.
+Server mode (REDIS_URL set): all of those on Redis, shared by every replica.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from nasiko.core.audit import AuditService
+from nasiko.core.auth import AuthService
+from nasiko.core.github_login import GitHubLogin
+from nasiko.core.ports import Cache, EventBus, JobQueue, RateLimiter
+from nasiko.core.security import JwtSigner
+from nasiko.core.users import UserService
+from nasiko.integrations.github import GitHubClient
+from nasiko.settings import Settings
+from nasiko.storage.cache import MemoryCache, MemoryRateLimiter, RedisCache, RedisRateLimiter
+from nasiko.storage.crypto import KeyRing
+from nasiko.storage.events import MemoryEventBus, RedisEventBus
+from nasiko.storage.queue import MemoryJobQueue, RedisStreamQueue
+from nasiko.storage.sql.store import SqlStorage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    keyring: KeyRing
+    storage: SqlStorage
+    cache: Cache
+    rate_limiter: RateLimiter
+    events: EventBus
+    queue: JobQueue
+    redis: aioredis.Redis | None
+    audit: AuditService
+    users: UserService
+    auth: AuthService
+    # Filled by later layers (registry, deploy, chat, …) through `extensions`.
+    extensions: dict[str, Any] = field(default_factory=dict)
+    generated_admin_password: str | None = None
+
+    async def readiness(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            checks["database"] = await self.storage.check()
+        except Exception as exc:  # reported, not raised: /readyz must answer
+            checks["database"] = {"ok": False, "error": type(exc).__name__}
+        if self.redis is not None:
+            try:
+                await self.redis.ping()
+                checks["redis"] = {"ok": True}
+            except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
+                checks["redis"] = {"ok": False, "error": str(exc)}
+        return checks
+
+
+@contextlib.asynccontextmanager
+async def open_services(
+    settings: Settings, *, migrate: bool = True, ensure_admin: bool = True
+) -> AsyncIterator[Services]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keyring = KeyRing.from_settings(
+        settings.secret_key.get_secret_value() if settings.secret_key else None,
+        settings.data_dir,
+        production=settings.env == "production",
+    )
+    storage = SqlStorage.open(settings.sql_url, keyring)
+    redis_client: aioredis.Redis | None = None
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(storage.close)
+        if migrate:
+            await storage.migrate()
+        cache: Cache
+        limiter: RateLimiter
+        events: EventBus
+        queue: JobQueue
+        if settings.redis_url:
+            redis_client = aioredis.from_url(settings.redis_url)
+            stack.push_async_callback(redis_client.aclose)
+            cache = RedisCache(redis_client)
+            limiter = RedisRateLimiter(redis_client)
+            events = RedisEventBus(redis_client)
+            queue = RedisStreamQueue(
+                redis_client, claim_idle_seconds=settings.worker.claim_idle_seconds
+            )
+        else:
+            cache, limiter, events, queue = (
+                MemoryCache(),
+                MemoryRateLimiter(),
+                MemoryEventBus(),
+                MemoryJobQueue(),
+            )
+        await events.start()
+        stack.push_async_callback(events.close)
+        stack.push_async_callback(queue.close)
+        audit = AuditService(storage.audit)
+        users = UserService(
+            storage.users,
+            storage.tokens,
+            audit,
+            allow_registration=settings.auth.allow_registration,
+        )
+        auth = AuthService(
+            users=storage.users,
+            tokens=storage.tokens,
+            cache=cache,
+            audit=audit,
+            signer=JwtSigner(keyring.signing_keys),
+            access_ttl=timedelta(minutes=settings.auth.access_token_minutes),
+            refresh_ttl=timedelta(days=settings.auth.refresh_token_days),
+            max_failures=settings.auth.login_max_failures,
+            lockout_seconds=settings.auth.login_lockout_seconds,
+        )
+        svc = Services(
+            settings=settings,
+            keyring=keyring,
+            storage=storage,
+            cache=cache,
+            rate_limiter=limiter,
+            events=events,
+            queue=queue,
+            redis=redis_client,
+            audit=audit,
+            users=users,
+            auth=auth,
+        )
+        github = GitHubClient(
+            oauth_url=settings.github.oauth_url,
+            api_url=settings.github.api_url,
+            client_id=settings.github.client_id,
+            client_secret=settings.github.client_secret.get_secret_value()
+            if settings.github.client_secret
+            else None,
+        )
+        stack.push_async_callback(github.close)
+        svc.extensions["github"] = github
+        svc.extensions["github_login"] = GitHubLogin(
+            client=github,
+            signer=auth.signer,
+            auth=auth,
+            users=users,
+            user_repo=storage.users,
+            credentials=storage.credentials,
+            cache=cache,
+            audit=audit,
+            callback_url=f"{settings.api_url}/api/v1/auth/github/callback",
+        )
+        if ensure_admin:
+            svc.generated_admin_password = await users.ensure_admin(
+                username=settings.admin_username,
+                email=settings.admin_email,
+                password=settings.admin_password.get_secret_value()
+                if settings.admin_password
+                else None,
+            )
+        yield svc

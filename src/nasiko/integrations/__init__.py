@@ -1,0 +1,1 @@
+"""Clients for outside services (GitHub, n8n), speaking their real APIs over httpx."""

@@ -1,0 +1,1 @@
+"""One repository per aggregate; each takes the engine (and crypto where it stores secrets)."""

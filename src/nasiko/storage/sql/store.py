@@ -1,0 +1,41 @@
+"""The storage facade: every repository behind one object, opened and closed together."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from nasiko.storage.crypto import KeyRing
+from nasiko.storage.sql import migrate
+from nasiko.storage.sql.engine import create_engine
+from nasiko.storage.sql.repos.audit import SqlAuditRepo
+from nasiko.storage.sql.repos.credentials import SqlCredentialRepo
+from nasiko.storage.sql.repos.tokens import SqlTokenRepo
+from nasiko.storage.sql.repos.users import SqlUserRepo
+
+
+class SqlStorage:
+    def __init__(self, engine: AsyncEngine, keyring: KeyRing) -> None:
+        self.engine = engine
+        self.keyring = keyring
+        self.users = SqlUserRepo(engine)
+        self.tokens = SqlTokenRepo(engine)
+        self.audit = SqlAuditRepo(engine)
+        self.credentials = SqlCredentialRepo(engine, keyring)
+
+    @classmethod
+    def open(cls, url: str, keyring: KeyRing) -> SqlStorage:
+        return cls(create_engine(url), keyring)
+
+    async def migrate(self) -> None:
+        await migrate.upgrade(self.engine)
+
+    async def check(self) -> dict[str, object]:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        current = await migrate.current_revision(self.engine)
+        head = migrate.head_revision()
+        return {"ok": current == head, "revision": current, "head": head}
+
+    async def close(self) -> None:
+        await self.engine.dispose()
