@@ -79,8 +79,12 @@ def _command(value: object, *, file: str, field: str) -> list[str]:
     raise _err(file, f"{field} must be a string or a list of strings", field=field)
 
 
-def parse_compose(path: Path, *, folder_name: str) -> ComposeService:
-    """Pick the agent's service and read environment, command and limits from it."""
+def parse_compose(path: Path, *, folder_name: str | None) -> ComposeService:
+    """Pick the agent's service and read environment, command and limits from it.
+
+    ``folder_name`` None skips the container_name check (the runtime re-reading a package
+    that was validated before, from a folder with another name).
+    """
     import yaml
 
     file = path.name
@@ -97,7 +101,7 @@ def parse_compose(path: Path, *, folder_name: str) -> ComposeService:
             file, "no 'services' section; define one service for the agent", field="services"
         )
 
-    if folder_name in services:
+    if folder_name is not None and folder_name in services:
         name = folder_name
     elif len(services) == 1:
         name = next(iter(services))
@@ -107,6 +111,8 @@ def parse_compose(path: Path, *, folder_name: str) -> ComposeService:
             for s, spec in services.items()
             if isinstance(spec, dict) and spec.get("container_name") == folder_name
         ]
+        if folder_name is None:
+            by_container = [s for s, spec in services.items() if isinstance(spec, dict)][:1]
         if len(by_container) != 1:
             raise _err(
                 file,
@@ -124,7 +130,7 @@ def parse_compose(path: Path, *, folder_name: str) -> ComposeService:
     container_name = spec.get("container_name")
     if container_name is not None:
         container_name = substitute(str(container_name), variables)
-        if container_name != folder_name:
+        if folder_name is not None and container_name != folder_name:
             raise _err(
                 file,
                 f"service '{name}' has container_name '{container_name}'; it must match the "

@@ -180,11 +180,14 @@ def _is_python(root: Path, docker: DockerfileInfo, command: list[str]) -> bool:
     return prog.startswith("python") or prog in PYTHON_TOOLS
 
 
-def inspect_package(root: Path, *, name: str | None = None) -> PackageInfo:
+def inspect_package(
+    root: Path, *, name: str | None = None, check_names: bool = True
+) -> PackageInfo:
     """Validate the package in ``root``; ``name`` is its folder name (default ``root.name``).
 
     Pass the folder name the user chose (e.g. ``ExtractResult.top_level``) when ``root`` is a
-    temporary upload directory. Raises ``InvalidPackage`` naming the file, field and fix.
+    temporary upload directory. ``check_names=False`` skips the compose ``container_name``
+    check (for re-reading an already validated package). Raises ``InvalidPackage`` naming the file, field and fix.
     """
     root = root.resolve()
     folder = name or root.name
@@ -193,7 +196,7 @@ def inspect_package(root: Path, *, name: str | None = None) -> PackageInfo:
     docker = parse_dockerfile(_read(dockerfile, root))
 
     compose_path = find_compose_file(root)
-    compose = parse_compose(compose_path, folder_name=folder) if compose_path else None
+    compose = parse_compose(compose_path, folder_name=folder if check_names else None) if compose_path else None
     card_file, card = _load_card(root)
     toml = _load_toml(root)
 
