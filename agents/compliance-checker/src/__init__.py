@@ -1,0 +1,1 @@
+"""Compliance Checker sample agent."""
