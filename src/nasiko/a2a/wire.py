@@ -126,6 +126,11 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _field(doc: Mapping[str, Any], camel: str, snake: str) -> str | None:
+    # v0.3 REST bodies are protobuf JSON with the original snake_case names.
+    return _str(doc.get(camel)) or _str(doc.get(snake))
+
+
 def _skill(*metadatas: Any) -> str | None:
     for metadata in metadatas:
         if isinstance(metadata, Mapping):
@@ -155,9 +160,10 @@ def _from_params(
         binding=binding,
         streaming=method in STREAMING_METHODS,
         request_id=request_id,
-        message_id=_str(message.get("messageId")),
-        context_id=_str(message.get("contextId")) or _str(params.get("contextId")),
-        task_id=task_id or _str(message.get("taskId")) or _str(params.get("id")),
+        message_id=_field(message, "messageId", "message_id"),
+        context_id=_field(message, "contextId", "context_id")
+        or _field(params, "contextId", "context_id"),
+        task_id=task_id or _field(message, "taskId", "task_id") or _str(params.get("id")),
         skill=_skill(params.get("metadata"), message.get("metadata")),
         text=parts_text(parts),
         parts=[dict(p) for p in parts],
