@@ -51,8 +51,9 @@ def test_routes_to_the_right_agent_and_skill(index: RouterIndex) -> None:
 def test_update_reembeds_only_what_changed(embedder: Embedder) -> None:
     counting = CountingEmbedder(embedder)
     idx = RouterIndex(counting)
-    for agent_id, agent_card in SAMPLE_CARDS.items():
-        idx.upsert(agent_id, agent_card)
+    idx.upsert_many(SAMPLE_CARDS.items())
+    assert len(idx) == len(SAMPLE_CARDS)
+    assert len(counting.seen) == len(set(counting.seen))  # one batched call, no repeats
     counting.seen.clear()
     changed = card(
         "Table Finder",
@@ -172,11 +173,15 @@ def test_sticky_agent_must_be_allowed(index: RouterIndex) -> None:
 def test_rejects_bad_cards_and_queries(index: RouterIndex) -> None:
     with pytest.raises(InvalidCard) as info:
         index.upsert("bad", {"description": "no name"})
-    assert info.value.details == {"path": "$.name"}
+    assert info.value.details == {"agent_id": "bad", "path": "$.name"}
     with pytest.raises(InvalidCard) as info:
         index.upsert("bad", {"name": "x", "skills": [{"name": "s", "tags": "not-a-list"}]})
-    assert info.value.details == {"path": "$.skills[0].tags"}
+    assert info.value.details == {"agent_id": "bad", "path": "$.skills[0].tags"}
     assert "bad" not in index
+    # A batch is validated as a whole before anything changes.
+    with pytest.raises(InvalidCard):
+        index.upsert_many([("fine", SAMPLE_CARDS["weather"]), ("bad", {"name": ""})])
+    assert "fine" not in index and "bad" not in index
     with pytest.raises(InvalidInput):
         index.route("   ")
     with pytest.raises(InvalidInput):

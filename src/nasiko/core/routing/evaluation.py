@@ -109,8 +109,7 @@ def build_index(
     config: RouterConfig | None = None,
 ) -> RouterIndex:
     index = RouterIndex(embedder, config=config)
-    for card in cards:
-        index.upsert(card["name"], card)
+    index.upsert_many((card["name"], card) for card in cards)
     return index
 
 

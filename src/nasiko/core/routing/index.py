@@ -15,14 +15,16 @@ mean "no agent fits" across indexes of any size.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from nasiko.core.routing.embedder import DIM, Embedder
+from nasiko.core.routing.decision import decide
+from nasiko.core.routing.embedder import Embedder
 from nasiko.core.routing.lexical import LexicalIndex
+from nasiko.core.routing.matrix import VectorMatrix
 from nasiko.core.routing.models import (
     AgentDoc,
     RouteCandidate,
@@ -33,7 +35,7 @@ from nasiko.core.routing.models import (
     skill_text,
 )
 from nasiko.core.routing.rerank import LLMReranker, ShortlistItem
-from nasiko.errors import InvalidInput, NotFound
+from nasiko.errors import InvalidCard, InvalidInput, NotFound
 
 Allowed = Callable[[str], bool] | Collection[str] | None
 
@@ -62,33 +64,6 @@ def _allowed_fn(allowed: Allowed) -> Callable[[str], bool] | None:
     return members.__contains__
 
 
-class _Matrix:
-    """A growable float32 matrix of unit rows with a free list, so removals leave no copies."""
-
-    def __init__(self) -> None:
-        self.vecs = np.zeros((0, DIM), dtype=np.float32)
-        self.size = 0
-        self.free: list[int] = []
-
-    def take(self) -> int:
-        if self.free:
-            return self.free.pop()
-        if self.size == len(self.vecs):
-            grown = np.zeros((max(64, 2 * len(self.vecs)), DIM), dtype=np.float32)
-            grown[: self.size] = self.vecs[: self.size]
-            self.vecs = grown
-        self.size += 1
-        return self.size - 1
-
-    def release(self, row: int) -> None:
-        self.vecs[row] = 0.0
-        self.free.append(row)
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.vecs.nbytes)
-
-
 class RouterIndex:
     """Ranks indexed agents for a request. Thread-safe; embeds outside its lock."""
 
@@ -104,8 +79,8 @@ class RouterIndex:
         self.reranker = reranker
         self._lock = threading.RLock()
         self._lexical = LexicalIndex()
-        self._agents = _Matrix()
-        self._rows = _Matrix()  # one row per skill text and per skill example
+        self._agents = VectorMatrix()
+        self._rows = VectorMatrix()  # one row per skill text and per skill example
         self._row_owner = np.zeros(0, dtype=np.int64)  # agent slot per row; dead rows -> sink
         self._row_skill = np.zeros(0, dtype=np.int32)  # index into AgentDoc.skills
         self._slot_of: dict[str, int] = {}
@@ -129,39 +104,67 @@ class RouterIndex:
 
     def upsert(self, agent_id: str, card: Mapping[str, Any]) -> None:
         """Add or replace one agent. Only texts that changed are embedded again."""
-        doc = parse_card(card)
-        texts = [agent_text(doc)]
-        row_specs: list[tuple[str, int]] = []
-        for i, skill in enumerate(doc.skills):
-            row_specs.append((skill_text(doc, skill), i))
-            row_specs.extend((example, i) for example in skill.examples)
-        texts.extend(text for text, _ in row_specs)
+        self.upsert_many([(agent_id, card)])
+
+    def upsert_many(self, items: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+        """Add or replace several agents with one batched embedding call (initial loads).
+
+        Every card is validated before anything changes; InvalidCard names the agent.
+        """
+        prepared: list[tuple[str, AgentDoc, list[str], list[tuple[str, int]]]] = []
+        for agent_id, card in items:
+            try:
+                doc = parse_card(card)
+            except InvalidCard as exc:
+                raise InvalidCard(
+                    f"agent {agent_id!r}: {exc.message}",
+                    details={"agent_id": agent_id, **(exc.details or {})},
+                ) from exc
+            row_specs: list[tuple[str, int]] = []
+            for i, skill in enumerate(doc.skills):
+                row_specs.append((skill_text(doc, skill), i))
+                row_specs.extend((example, i) for example in skill.examples)
+            texts = [agent_text(doc), *(text for text, _ in row_specs)]
+            prepared.append((agent_id, doc, texts, row_specs))
+        known: dict[str, np.ndarray] = {}
         with self._lock:
-            known = dict(self._texts_of.get(self._slot_of.get(agent_id, -1), {}))
-        missing = sorted({t for t in texts if t not in known})
+            for agent_id, _, _, _ in prepared:
+                known.update(self._texts_of.get(self._slot_of.get(agent_id, -1), {}))
+        missing = sorted({t for _, _, texts, _ in prepared for t in texts} - known.keys())
         if missing:
             known.update(zip(missing, self.embedder.embed(missing), strict=True))
-        vectors = {t: known[t] for t in texts}
         with self._lock:
-            self._remove_locked(agent_id)
-            slot = self._agents.take()
-            self._agents.vecs[slot] = vectors[texts[0]]
-            self._ensure_slot_arrays()
-            self._active[slot] = True
-            rows = []
-            for text, skill_index in row_specs:
-                row = self._rows.take()
-                self._ensure_row_arrays()
-                self._rows.vecs[row] = vectors[text]
-                self._row_owner[row] = slot
-                self._row_skill[row] = skill_index
-                rows.append(row)
-            self._slot_of[agent_id] = slot
-            self._id_of[slot] = agent_id
-            self._doc_of[slot] = doc
-            self._rows_of[slot] = rows
-            self._texts_of[slot] = vectors
-            self._lexical.upsert(slot, lexical_fields(doc))
+            for agent_id, doc, texts, row_specs in prepared:
+                vectors = {t: known[t] for t in texts}
+                self._insert_locked(agent_id, doc, vectors, texts[0], row_specs)
+
+    def _insert_locked(
+        self,
+        agent_id: str,
+        doc: AgentDoc,
+        vectors: dict[str, np.ndarray],
+        passage: str,
+        row_specs: list[tuple[str, int]],
+    ) -> None:
+        self._remove_locked(agent_id)
+        slot = self._agents.take()
+        self._agents.vecs[slot] = vectors[passage]
+        self._ensure_slot_arrays()
+        self._active[slot] = True
+        rows = []
+        for text, skill_index in row_specs:
+            row = self._rows.take()
+            self._ensure_row_arrays()
+            self._rows.vecs[row] = vectors[text]
+            self._row_owner[row] = slot
+            self._row_skill[row] = skill_index
+            rows.append(row)
+        self._slot_of[agent_id] = slot
+        self._id_of[slot] = agent_id
+        self._doc_of[slot] = doc
+        self._rows_of[slot] = rows
+        self._texts_of[slot] = vectors
+        self._lexical.upsert(slot, lexical_fields(doc))
 
     def remove(self, agent_id: str) -> None:
         """Forget one agent; raises NotFound if it was never indexed."""
@@ -333,65 +336,6 @@ class RouterIndex:
                 ranked.append(self._candidate(sticky_slot, float(fused[sticky_slot]), row_sim))
         return ranked, allowed_fn
 
-    def _finish(
-        self,
-        query: str,
-        ranked: list[RouteCandidate],
-        *,
-        top_k: int,
-        sticky_agent_id: str | None,
-        llm_order: list[str] | None,
-    ) -> RouteResult:
-        threshold = self.config.threshold
-        sticky = next((c for c in ranked if c.agent_id == sticky_agent_id), None)
-        others = [c for c in ranked if c.agent_id != sticky_agent_id]
-        best_other = others[0] if others else None
-        if sticky is not None:
-            topic_changed = (
-                best_other is not None
-                and best_other.score >= threshold
-                and best_other.score - sticky.score > self.config.sticky_margin
-            )
-            if not topic_changed:
-                return RouteResult(
-                    query=query,
-                    candidates=[sticky, *others][:top_k],
-                    no_match=False,
-                    reason="sticky: the request continues the session's agent",
-                    threshold=threshold,
-                )
-            ranked = others
-        if llm_order is not None:
-            by_id = {c.agent_id: c for c in ranked}
-            if not llm_order:
-                return RouteResult(
-                    query=query,
-                    candidates=ranked[:top_k],
-                    no_match=True,
-                    reason="no_match: the LLM re-ranker found no agent that fits",
-                    threshold=threshold,
-                )
-            chosen = [by_id[i] for i in llm_order if i in by_id]
-            return RouteResult(
-                query=query,
-                candidates=chosen[:top_k],
-                no_match=False,
-                reason="llm: re-ranked the hybrid shortlist",
-                threshold=threshold,
-            )
-        ranked = ranked[:top_k]
-        if not ranked or ranked[0].score < threshold:
-            return RouteResult(
-                query=query,
-                candidates=ranked,
-                no_match=True,
-                reason="no_match: no agent scored above the threshold",
-                threshold=threshold,
-            )
-        return RouteResult(
-            query=query, candidates=ranked, no_match=False, reason="hybrid", threshold=threshold
-        )
-
     def _needs_llm(self, ranked: list[RouteCandidate], sticky_agent_id: str | None) -> bool:
         # Only ask the LLM when the hybrid ranking found something worth ordering and the
         # session is not simply continuing with its agent.
@@ -420,8 +364,14 @@ class RouterIndex:
         llm_order = None
         if rerank and self.reranker and self._needs_llm(ranked, sticky_agent_id):
             llm_order = self.reranker.rerank(query, self._shortlist(ranked))
-        return self._finish(
-            query, ranked, top_k=top_k, sticky_agent_id=sticky_agent_id, llm_order=llm_order
+        return decide(
+            query,
+            ranked,
+            top_k=top_k,
+            threshold=self.config.threshold,
+            sticky_margin=self.config.sticky_margin,
+            sticky_agent_id=sticky_agent_id,
+            llm_order=llm_order,
         )
 
     async def aroute(
@@ -440,6 +390,12 @@ class RouterIndex:
         llm_order = None
         if rerank and self.reranker and self._needs_llm(ranked, sticky_agent_id):
             llm_order = await self.reranker.arerank(query, self._shortlist(ranked))
-        return self._finish(
-            query, ranked, top_k=top_k, sticky_agent_id=sticky_agent_id, llm_order=llm_order
+        return decide(
+            query,
+            ranked,
+            top_k=top_k,
+            threshold=self.config.threshold,
+            sticky_margin=self.config.sticky_margin,
+            sticky_agent_id=sticky_agent_id,
+            llm_order=llm_order,
         )
