@@ -84,9 +84,15 @@ def long_reply_chunks(count: int) -> list[str]:
 
 
 def _split(text: str, pieces: int) -> list[str]:
-    pieces = max(1, min(pieces, len(text) or 1))
-    size = -(-len(text) // pieces)
-    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+    """Exactly `pieces` non-empty chunks (fewer only when the text is shorter than that)."""
+    pieces = max(1, min(pieces, len(text)))
+    size, extra = divmod(len(text), pieces)
+    out, start = [], 0
+    for i in range(pieces):
+        end = start + size + (1 if i < extra else 0)
+        out.append(text[start:end])
+        start = end
+    return out
 
 
 @dataclass(frozen=True, slots=True)
