@@ -27,17 +27,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
-import socket
-import subprocess
-import sys
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
@@ -53,7 +47,15 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp
+
+from nasiko.testing.serving import (
+    URL_LINE_PREFIX,
+    AgentProcess,
+    bind_socket,
+    serve_asgi,
+    socket_url,
+    spawn_agent,
+)
 
 __all__ = [
     "AgentProcess",
@@ -69,7 +71,6 @@ __all__ = [
     "v03_agent",
 ]
 
-URL_LINE_PREFIX = "NASIKO_AGENT_URL="
 SkillSpec = str | dict[str, Any]
 
 
@@ -377,60 +378,6 @@ def build_v03_app(
     )
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
-def _url(host: str, sock: socket.socket) -> str:
-    port = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
-
-
-@contextmanager
-def serve_asgi(
-    app: ASGIApp | None = None,
-    *,
-    app_factory: Callable[[str], ASGIApp] | None = None,
-    host: str = "127.0.0.1",
-    start_timeout: float = 10.0,
-) -> Iterator[str]:
-    """Run an ASGI app with uvicorn in a background thread; yield its base URL.
-
-    The socket is bound before the app is built, so `app_factory(url)` can put the real
-    port into an agent card.
-    """
-    if (app is None) == (app_factory is None):
-        raise TypeError("pass exactly one of app or app_factory")
-    sock = _bind(host, 0)
-    url = _url(host, sock)
-    asgi = app if app is not None else app_factory(url)  # type: ignore[misc]
-    server = uvicorn.Server(
-        uvicorn.Config(asgi, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-    )
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn {url}", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + start_timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError(f"test server at {url} did not start")
-        time.sleep(0.005)
-    try:
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 @contextmanager
 def echo_agent(**options: Any) -> Iterator[str]:
     """A running echo agent (options as for `build_echo_app`); yields its base URL."""
@@ -443,78 +390,6 @@ def v03_agent(**options: Any) -> Iterator[str]:
     """A running v0.3-style agent (options as for `build_v03_app`); yields its base URL."""
     with serve_asgi(app_factory=lambda url: build_v03_app(public_url=url, **options)) as url:
         yield url
-
-
-@dataclass
-class AgentProcess:
-    """A test agent running as a child process; stop it with `stop()` (by its PID)."""
-
-    process: subprocess.Popen[str]
-    url: str
-    output: list[str] = field(default_factory=list)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self, timeout: float = 10.0) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        return self.process.returncode
-
-
-def spawn_agent(
-    kind: str = "echo",
-    *,
-    name: str = "echo",
-    port: int = 0,
-    delay_ms: int = 0,
-    extra_args: Sequence[str] = (),
-    env: dict[str, str] | None = None,
-    start_timeout: float = 30.0,
-) -> AgentProcess:
-    """Start ``python -m nasiko.testing.agents`` with this interpreter; wait until it listens."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "nasiko.testing.agents",
-        kind,
-        "--port",
-        str(port),
-        "--name",
-        name,
-        "--delay-ms",
-        str(delay_ms),
-        *extra_args,
-    ]
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-    assert proc.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + start_timeout
-    # readline blocks; the child prints the URL line right after binding, or exits.
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-        if line.startswith(URL_LINE_PREFIX):
-            return AgentProcess(proc, line[len(URL_LINE_PREFIX) :].strip(), lines)
-    proc.kill()
-    proc.wait()
-    raise RuntimeError(f"agent process {cmd} did not start; output:\n" + "\n".join(lines))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -531,8 +406,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--public-url", default=None, help="URL the card advertises")
     args = parser.parse_args(argv)
 
-    sock = _bind(args.host, args.port)
-    public_url = args.public_url or _url(args.host, sock)
+    sock = bind_socket(args.host, args.port)
+    public_url = args.public_url or socket_url(args.host, sock)
     skills: Sequence[SkillSpec] = args.skill or DEFAULT_SKILLS
     builder = build_echo_app if args.kind == "echo" else build_v03_app
     app = builder(
@@ -542,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         delay_ms=args.delay_ms,
         chunks=args.chunks,
     )
-    print(f"{URL_LINE_PREFIX}{_url(args.host, sock)}", flush=True)
+    print(f"{URL_LINE_PREFIX}{socket_url(args.host, sock)}", flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     server.run(sockets=[sock])
 
