@@ -1,0 +1,1 @@
+"""Document Expert sample agent."""
