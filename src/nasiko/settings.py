@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -118,8 +118,8 @@ class ObservabilitySettings(BaseModel):
     )
     forward_endpoint: str | None = Field(
         None,
-        description="OTLP/HTTP endpoint received spans are also exported to.",
-        validation_alias=AliasChoices("NASIKO_OTLP_FORWARD_ENDPOINT", "forward_endpoint"),
+        description="OTLP/HTTP endpoint received spans are also exported to "
+        "(also NASIKO_OTLP_FORWARD_ENDPOINT).",
     )
     model_prices: dict[str, tuple[float, float]] = Field(
         default_factory=dict,
@@ -144,16 +144,20 @@ class AuthSettings(BaseModel):
 class GitHubSettings(BaseModel):
     client_id: str | None = Field(
         None,
-        description="OAuth app client id; enables GitHub login.",
-        validation_alias=AliasChoices("NASIKO_GITHUB_CLIENT_ID", "client_id"),
+        description="OAuth app client id; enables GitHub login (also NASIKO_GITHUB_CLIENT_ID).",
     )
     client_secret: SecretStr | None = Field(
-        None,
-        description="OAuth app client secret.",
-        validation_alias=AliasChoices("NASIKO_GITHUB_CLIENT_SECRET", "client_secret"),
+        None, description="OAuth app client secret (also NASIKO_GITHUB_CLIENT_SECRET)."
     )
     oauth_url: str = Field("https://github.com", description="GitHub web/OAuth base URL.")
     api_url: str = Field("https://api.github.com", description="GitHub REST API base URL.")
+
+
+FLAT_ALIASES = {
+    "NASIKO_GITHUB_CLIENT_ID": ("github", "client_id"),
+    "NASIKO_GITHUB_CLIENT_SECRET": ("github", "client_secret"),
+    "NASIKO_OTLP_FORWARD_ENDPOINT": ("observability", "forward_endpoint"),
+}
 
 
 class Settings(BaseSettings):
@@ -204,6 +208,22 @@ class Settings(BaseSettings):
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     github: GitHubSettings = Field(default_factory=GitHubSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_aliases(cls, data: Any) -> Any:
+        """Well-known flat variable names for grouped settings (NASIKO_GITHUB_CLIENT_ID…)."""
+        if not isinstance(data, dict):
+            return data
+        for env_name, (group, key) in FLAT_ALIASES.items():
+            value = os.environ.get(env_name)
+            if value is None:
+                continue
+            section = data.get(group)
+            section = dict(section) if isinstance(section, dict) else {}
+            section.setdefault(key, value)
+            data[group] = section
+        return data
 
     @classmethod
     def settings_customise_sources(

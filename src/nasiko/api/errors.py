@@ -40,7 +40,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:
         details = [
-            {"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
+            {
+                "field": _field(tuple(e.get("loc", ()))),
+                "message": str(e.get("msg", "invalid")).removeprefix("Value error, "),
+            }
             for e in exc.errors()
         ]
         first = details[0] if details else {"field": "?", "message": "invalid"}

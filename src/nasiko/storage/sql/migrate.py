@@ -20,8 +20,10 @@ def alembic_config() -> Config:
     return cfg
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+def head_revisions() -> set[str]:
+    # Each feature's migrations form their own branch off the foundation, so there may be
+    # several heads; the schema is current when every head is applied.
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def _upgrade(conn: Connection, revision: str) -> None:
@@ -30,11 +32,11 @@ def _upgrade(conn: Connection, revision: str) -> None:
     command.upgrade(cfg, revision)
 
 
-def _current(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+def _current(conn: Connection) -> set[str]:
+    return set(MigrationContext.configure(conn).get_current_heads())
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     async with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             # Several replicas may start at once: serialise their migrations.
@@ -44,10 +46,10 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         await conn.run_sync(_upgrade, revision)
 
 
-async def current_revision(engine: AsyncEngine) -> str | None:
+async def current_revisions(engine: AsyncEngine) -> set[str]:
     async with engine.connect() as conn:
         return await conn.run_sync(_current)
 
 
 async def is_current(engine: AsyncEngine) -> bool:
-    return await current_revision(engine) == head_revision()
+    return await current_revisions(engine) == head_revisions()

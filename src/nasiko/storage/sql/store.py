@@ -33,9 +33,9 @@ class SqlStorage:
     async def check(self) -> dict[str, object]:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-        current = await migrate.current_revision(self.engine)
-        head = migrate.head_revision()
-        return {"ok": current == head, "revision": current, "head": head}
+        current = await migrate.current_revisions(self.engine)
+        heads = migrate.head_revisions()
+        return {"ok": current == heads, "revisions": sorted(current), "heads": sorted(heads)}
 
     async def close(self) -> None:
         await self.engine.dispose()

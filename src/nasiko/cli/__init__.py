@@ -1,0 +1,1 @@
+"""The `nasiko` command line (Typer). Talks to the platform over HTTP through nasiko.client."""

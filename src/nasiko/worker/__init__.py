@@ -1,0 +1,1 @@
+"""The worker edge: claims jobs from the queue and runs their handlers."""
