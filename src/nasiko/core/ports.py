@@ -184,3 +184,59 @@ class CredentialRepo(Protocol):
     async def get(self, *, user_id: str | None, kind: str, name: str = "default") -> Any | None: ...
     async def list(self, *, user_id: str | None, kind: str | None = None) -> list[Any]: ...
     async def delete(self, *, user_id: str | None, kind: str, name: str = "default") -> bool: ...
+
+
+# --------------------------------------------------------------------------- registry view
+# What the gateway and router need from the registry on their hot path: served from memory,
+# kept fresh by registry events (topic "registry").
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRoute:
+    agent_id: str
+    slug: str
+    name: str
+    owner_id: str
+    visibility: str  # "private" | "shared" | "public"
+    status: str
+    endpoints: tuple[str, ...]  # upstream base URLs (replicas), e.g. "http://127.0.0.1:41234"
+    card: dict[str, Any]  # normalised A2A v1.0 card, URLs as the agent published them
+    rate_limit: float | None = None  # per-agent requests/second override
+
+
+class RegistryView(Protocol):
+    def route(self, slug: str) -> AgentRoute | None: ...
+
+    def can_access(self, principal: Any, route: AgentRoute, *, skill: str | None = None) -> bool:
+        """Visibility + grants (+ per-skill grants when ``skill`` is given), no I/O."""
+        ...
+
+    def visible(self, principal: Any) -> list[AgentRoute]: ...
+
+
+# --------------------------------------------------------------------------- chat log
+
+
+@dataclass(slots=True)
+class ChatLogEntry:
+    """One message or reply seen by the gateway, recorded asynchronously for chat history."""
+
+    user_id: str | None
+    caller_kind: str  # "user" | "agent"
+    caller_id: str
+    agent_id: str
+    agent_slug: str
+    role: str  # "user" | "agent"
+    context_id: str | None
+    task_id: str | None
+    message_id: str | None
+    parts: list[dict[str, Any]]
+    state: str | None  # task state for agent replies (completed, input-required, failed…)
+    at: float  # unix time
+    latency_ms: float | None = None
+    partial: bool = False  # a streamed reply that broke before its final event
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class ChatLogSink(Protocol):
+    async def write_batch(self, entries: list[ChatLogEntry]) -> None: ...
