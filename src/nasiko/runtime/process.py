@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 import sysconfig
 import time
 import uuid
@@ -35,6 +36,9 @@ from nasiko.runtime import logfile, procutil
 from nasiko.runtime.command import OTEL_PACKAGES, host_command, host_env
 from nasiko.runtime.venv import VenvBuilder, default_python, read_requirements
 
+_ERROR_LINE = re.compile(
+    r"error|exception|failed|fatal|denied|not found|in use|no such|cannot|refused", re.I
+)
 _PYTHONISH = ("python", "uvicorn", "gunicorn", "hypercorn", "fastapi", "flask")
 
 
@@ -273,10 +277,13 @@ class ProcessRuntime:
 
     def _start_failure(self, agent: _Agent, what: str) -> BuildFailed:
         tail = logfile.tail_lines(agent.log_path, 40)
+        output = [line for line in tail if line.strip() and not line.startswith("[nasiko")]
+        # Servers log shutdown chatter after the real error; prefer the last line that looks
+        # like the cause.
         reason = next(
-            (line for line in reversed(tail) if line.strip() and not line.startswith("[nasiko")),
-            "no output",
-        )
+            (line for line in reversed(output) if _ERROR_LINE.search(line)),
+            output[-1] if output else "no output",
+        ).strip()
         return BuildFailed(
             f"{agent.spec.slug} {what} while starting: {reason}",
             details={"log_tail": tail, "log_path": str(agent.log_path), "command": agent.argv},
@@ -445,6 +452,8 @@ def _port_free(port: int) -> bool:
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Like the servers agents run: a port in TIME_WAIT is free for them.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -187,7 +187,8 @@ def inspect_package(
 
     Pass the folder name the user chose (e.g. ``ExtractResult.top_level``) when ``root`` is a
     temporary upload directory. ``check_names=False`` skips the compose ``container_name``
-    check (for re-reading an already validated package). Raises ``InvalidPackage`` naming the file, field and fix.
+    check (for re-reading an already validated package). Raises ``InvalidPackage`` naming the
+    file, field and fix.
     """
     root = root.resolve()
     folder = name or root.name
@@ -196,7 +197,11 @@ def inspect_package(
     docker = parse_dockerfile(_read(dockerfile, root))
 
     compose_path = find_compose_file(root)
-    compose = parse_compose(compose_path, folder_name=folder if check_names else None) if compose_path else None
+    compose = (
+        parse_compose(compose_path, folder_name=folder if check_names else None)
+        if compose_path
+        else None
+    )
     card_file, card = _load_card(root)
     toml = _load_toml(root)
 
