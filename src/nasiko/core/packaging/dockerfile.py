@@ -234,19 +234,19 @@ def parse_dockerfile(text: str, *, build_args: dict[str, str] | None = None) -> 
                     details={"file": "Dockerfile", "line": line, "instruction": "FROM"},
                 )
             base = substitute(tokens[0], global_args)
-            name = tokens[2] if len(tokens) >= 3 and tokens[1].upper() == "AS" else None
+            stage_name = tokens[2] if len(tokens) >= 3 and tokens[1].upper() == "AS" else None
             parent = next((s for s in stages if s.name and s.name == base), None)
             if parent is not None:
                 new = replace(
                     parent,
-                    name=name,
+                    name=stage_name,
                     env=dict(parent.env),
                     args={},
                     copies=list(parent.copies),
                     expose=list(parent.expose),
                 )
             else:
-                new = Stage(base=base, name=name)
+                new = Stage(base=base, name=stage_name)
             stages.append(new)
         elif stage is None:
             if keyword:

@@ -78,6 +78,10 @@ def list_package_files(src: Path) -> list[str]:
         dirnames[:] = kept_dirs
         for f in sorted(filenames):
             rel = f"{rel_dir}/{f}" if rel_dir else f
+            path = folder / f
+            # Sockets and FIFOs (a dev server's leftovers) are not package content.
+            if not (path.is_file() or path.is_symlink()):
+                continue
             if not _ignored(rel, False, specs):
                 included.append(rel)
     return sorted(included)
