@@ -148,27 +148,36 @@ def test_to_v03_card_needs_an_interface() -> None:
 
 def _mini_gateway(upstreams: dict[str, str], public_base: str) -> Starlette:
     """Only the path rule of the real gateway: /agents/{slug}/{rest} -> origin/{rest}."""
-    client = httpx.AsyncClient(timeout=30)
 
     async def proxy(request: Request) -> Response:
         slug, rest = request.path_params["slug"], request.path_params["rest"]
-        base = upstreams[slug]
-        if rest in (".well-known/agent-card.json", ".well-known/agent.json"):
-            agent_card, _ = await fetch_card(base, client=client)
-            return JSONResponse(rewrite_card_urls(agent_card, f"{public_base}/agents/{slug}"))
-        origin = agent_origin((await fetch_card(base, client=client))[0])
-        assert origin is not None
-        upstream = client.build_request(
-            request.method,
-            upstream_url(origin, rest, request.url.query),
-            content=await request.body(),
-            headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
-        )
-        response = await client.send(upstream, stream=True)
+        client = httpx.AsyncClient(timeout=30)
+        try:
+            agent_card, _ = await fetch_card(upstreams[slug], client=client)
+            if rest in (".well-known/agent-card.json", ".well-known/agent.json"):
+                public = rewrite_card_urls(agent_card, f"{public_base}/agents/{slug}")
+                await client.aclose()
+                return JSONResponse(public)
+            origin = agent_origin(agent_card)
+            assert origin is not None
+            upstream = client.build_request(
+                request.method,
+                upstream_url(origin, rest, request.url.query),
+                content=await request.body(),
+                headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
+            )
+            response = await client.send(upstream, stream=True)
+        except BaseException:
+            await client.aclose()
+            raise
 
         async def body() -> AsyncIterator[bytes]:
             async for chunk in response.aiter_raw():
                 yield chunk
+
+        async def close() -> None:
+            await response.aclose()
+            await client.aclose()
 
         return StreamingResponse(
             body(),
@@ -178,14 +187,10 @@ def _mini_gateway(upstreams: dict[str, str], public_base: str) -> Starlette:
                 for k, v in response.headers.items()
                 if k.lower() not in ("content-length", "transfer-encoding")
             },
-            background=BackgroundTask(response.aclose),
+            background=BackgroundTask(close),
         )
 
-    return Starlette(
-        routes=[
-            Route("/agents/{slug}/{rest:path}", proxy, methods=["GET", "POST"]),
-        ]
-    )
+    return Starlette(routes=[Route("/agents/{slug}/{rest:path}", proxy, methods=["GET", "POST"])])
 
 
 @pytest.mark.parametrize("stream", [False, True])
