@@ -1,0 +1,1 @@
+"""GitHub Agent sample agent."""
