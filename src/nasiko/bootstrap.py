@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import redis.asyncio as aioredis
 
 from nasiko.core.audit import AuditService
 from nasiko.core.auth import AuthService
 from nasiko.core.github_login import GitHubLogin
 from nasiko.core.ports import Cache, EventBus, JobQueue, RateLimiter
+from nasiko.core.registry.service import RegistryService
+from nasiko.core.registry.view import MemoryRegistryView
 from nasiko.core.security import JwtSigner
 from nasiko.core.users import UserService
 from nasiko.integrations.github import GitHubClient
@@ -48,7 +51,10 @@ class Services:
     audit: AuditService
     users: UserService
     auth: AuthService
-    # Filled by later layers (registry, deploy, chat, …) through `extensions`.
+    registry: RegistryService
+    registry_view: MemoryRegistryView
+    http: httpx.AsyncClient  # shared outbound client (card fetches, integrations)
+    # Filled by later layers (deploy, chat, traces, …) through `extensions`.
     extensions: dict[str, Any] = field(default_factory=dict)
     generated_admin_password: str | None = None
 
@@ -124,6 +130,20 @@ async def open_services(
             max_failures=settings.auth.login_max_failures,
             lockout_seconds=settings.auth.login_lockout_seconds,
         )
+        http = httpx.AsyncClient(timeout=10, follow_redirects=False)
+        stack.push_async_callback(http.aclose)
+        registry = RegistryService(
+            repo=storage.registry,
+            users=storage.users,
+            events=events,
+            audit=audit,
+            http=http,
+            gateway_url=settings.gateway_url,
+        )
+        auth.agent_resolver = registry.resolve_agent_token
+        view = MemoryRegistryView(storage.registry, events)
+        await view.start()
+        stack.push_async_callback(view.close)
         svc = Services(
             settings=settings,
             keyring=keyring,
@@ -136,7 +156,13 @@ async def open_services(
             audit=audit,
             users=users,
             auth=auth,
+            registry=registry,
+            registry_view=view,
+            http=http,
         )
+        # The gateway and router look the view up here.
+        svc.extensions["registry_view"] = view
+        svc.extensions.setdefault("counters", {})["agents"] = storage.registry.count
         github = GitHubClient(
             oauth_url=settings.github.oauth_url,
             api_url=settings.github.api_url,

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from nasiko import __version__
 from nasiko.api.deps import ServicesDep
 from nasiko.api.errors import install_error_handlers
-from nasiko.api.routes import audit, auth, github_auth, users
+from nasiko.api.routes import access, audit, auth, github_auth, registries, search, users
 from nasiko.asgi import RequestIdMiddleware, health_payload
 from nasiko.bootstrap import Services
 
@@ -40,7 +40,7 @@ def create_app(svc: Services, *, extra_routers: list[APIRouter] | None = None) -
     app.add_middleware(RequestIdMiddleware)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, github_auth, users, audit):
+    for module in (auth, github_auth, users, audit, registries, access, search):
         api.include_router(module.router)
     for extra in extra_routers or []:
         api.include_router(extra)

@@ -105,8 +105,8 @@ def render_table(
         console.print(f"[dim]{empty}[/dim]")
         return
     t = Table(title=title)
-    for col in columns:
-        t.add_column(col)
+    for i, col in enumerate(columns):
+        t.add_column(col, no_wrap=i == 0)  # ids stay copy-pasteable
     for row in rows:
         t.add_row(*[_cell(row.get(col)) for col in columns])
     console.print(t)

@@ -10,6 +10,7 @@ from nasiko.storage.sql import migrate
 from nasiko.storage.sql.engine import create_engine
 from nasiko.storage.sql.repos.audit import SqlAuditRepo
 from nasiko.storage.sql.repos.credentials import SqlCredentialRepo
+from nasiko.storage.sql.repos.registry import SqlRegistryRepo
 from nasiko.storage.sql.repos.tokens import SqlTokenRepo
 from nasiko.storage.sql.repos.users import SqlUserRepo
 
@@ -22,6 +23,7 @@ class SqlStorage:
         self.tokens = SqlTokenRepo(engine)
         self.audit = SqlAuditRepo(engine)
         self.credentials = SqlCredentialRepo(engine, keyring)
+        self.registry = SqlRegistryRepo(engine)
 
     @classmethod
     def open(cls, url: str, keyring: KeyRing) -> SqlStorage:
