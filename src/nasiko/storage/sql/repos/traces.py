@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,6 +28,8 @@ from nasiko.core.observability.models import (
 from nasiko.core.observability.ports import RollupBy
 from nasiko.storage.sql.tables_traces import spans as t
 
+_ID_CHUNK = 500
+_MAX_DEPTH = 16
 _COLUMNS = [c.name for c in t.columns if c.name != "duration_ms"]
 
 
@@ -80,6 +82,34 @@ class SqlTraceRepo:
             return
         async with self.engine.begin() as conn:
             await conn.execute(self._insert, [_row(s) for s in spans])
+            ids = list({s.trace_id for s in spans})
+            for start in range(0, len(ids), _ID_CHUNK):
+                await self._inherit_agents(conn, ids[start : start + _ID_CHUNK])
+
+    async def _inherit_agents(self, conn: Any, trace_ids: list[str]) -> None:
+        """A span with no agent of its own belongs to its parent's agent (an agent's LLM call
+        under its server span under the gateway's span). Parents and children may arrive in
+        any order and in different requests, so this runs for every batch's traces, one
+        tree level per pass."""
+        parent = t.alias("parent")
+        parent_agent = (
+            select(parent.c.agent_slug)
+            .where(parent.c.trace_id == t.c.trace_id, parent.c.span_id == t.c.parent_span_id)
+            .scalar_subquery()
+        )
+        stmt = (
+            update(t)
+            .where(
+                t.c.trace_id.in_(trace_ids),
+                t.c.agent_slug.is_(None),
+                t.c.parent_span_id.is_not(None),
+                parent_agent.is_not(None),
+            )
+            .values(agent_slug=parent_agent)
+        )
+        for _ in range(_MAX_DEPTH):
+            if not (await conn.execute(stmt)).rowcount:
+                break
 
     # ------------------------------------------------------------------ traces
 
