@@ -24,11 +24,23 @@ from google.protobuf import json_format
 AGENTS_DIR = Path(__file__).resolve().parents[2] / "agents"
 # Variables that would silently give an agent a model (or a token) from the developer's shell.
 _SCRUBBED = (
-    "LLM_PROVIDER", "LLM_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL",
-    "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL", "GOOGLE_API_KEY",
-    "GEMINI_API_KEY", "GEMINI_BASE_URL", "GEMINI_MODEL", "GITHUB_TOKEN", "GITHUB_API_URL",
-    "PUBLIC_URL", "COMPLIANCE_RULES_DIR",
-)  # fmt: skip
+    "LLM_PROVIDER",
+    "LLM_MODEL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_MODEL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_MODEL",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "GEMINI_BASE_URL",
+    "GEMINI_MODEL",
+    "GITHUB_TOKEN",
+    "GITHUB_API_URL",
+    "PUBLIC_URL",
+    "COMPLIANCE_RULES_DIR",
+)
 
 
 def free_port() -> int:
