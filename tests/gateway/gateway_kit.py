@@ -101,8 +101,13 @@ class Gateway:
         card: dict[str, Any] | None = None,
     ) -> AgentRoute:
         urls = [agent_url] if isinstance(agent_url, str) else agent_url
-        if card is None:
-            card = normalize_card(httpx.get(urls[0] + card_path, timeout=10).json())
+        for url in urls if card is None else ():
+            try:
+                card = normalize_card(httpx.get(url + card_path, timeout=10).json())
+                break
+            except httpx.ConnectError:
+                continue  # a replica that is down on purpose
+        assert card is not None, "no replica served a card"
         owner_id = self.user(owner)[0].id
         return self.view.add(
             route_for(

@@ -29,7 +29,7 @@ from nasiko.gateway.balancer import Balancer
 from nasiko.gateway.chatlog import ChatLogBuffer
 from nasiko.gateway.errors import send_error, send_json
 from nasiko.gateway.observe import GatewayMetrics, Tracing
-from nasiko.gateway.proxy import Proxy
+from nasiko.gateway.proxy import Proxy, can_see
 from nasiko.gateway.upstream import UpstreamPool
 
 __all__ = ["ROUTES_FILE_ENV", "GatewayApp", "create_app"]
@@ -186,7 +186,7 @@ class GatewayApp:
             principal = await self._caller(scope)
             view = self.proxy.view()
             route = view.route(slug)
-            if route is None or not view.can_access(principal, route):
+            if route is None or not can_see(view, principal, route):
                 raise errors.NotFound(f"no agent '{slug}' (or you may not use it)")
             body = self._card_bytes(route, kind)
         except errors.NasikoError as exc:

@@ -160,7 +160,7 @@ class Proxy:
                 view = self.view()
                 principal = await self.auth.authenticate(auth)
                 route = view.route(slug)
-                if route is None or not view.can_access(principal, route):
+                if route is None or not can_see(view, principal, route):
                     raise errors.NotFound(f"no agent '{slug}' (or you may not use it)")
                 if clen is not None:
                     try:
@@ -173,22 +173,7 @@ class Proxy:
                     body, more = await self._read_prefix(receive)
                 if not more:
                     call = self._inspect(method, sub, body, ctype, scope)
-                if (
-                    call is not None
-                    and call.skill
-                    and not view.can_access(principal, route, skill=call.skill)
-                ):
-                    raise errors.Forbidden(
-                        f"you may call agent '{slug}' but not its skill '{call.skill}'",
-                        details={"skill": call.skill},
-                    )
-                if more and not view.can_access(principal, route, skill="\x00any-other-skill"):
-                    # A skill-limited grant needs the request read; this one is too big to read.
-                    raise errors.PayloadTooLarge(
-                        f"requests over {self.inspect_limit} bytes need an unrestricted grant "
-                        f"on agent '{slug}'",
-                        details={"limit": self.inspect_limit},
-                    )
+                self._check_skill(view, principal, route, call)
                 await self.limits.check(principal, route.agent_id, route.rate_limit)
             except errors.NasikoError as exc:
                 jsonrpc, req_id = await self._jsonrpc_identity(
@@ -225,6 +210,30 @@ class Proxy:
             request_id_var.reset(token)
 
     # ----------------------------------------------------------------- request side
+
+    @staticmethod
+    def _check_skill(
+        view: RegistryView, principal: Principal, route: AgentRoute, call: A2ARequest | None
+    ) -> None:
+        """Per-skill grants: sending a message needs a grant covering the skill it names.
+
+        Task reads and cancels (GetTask, ListTasks, CancelTask, SubscribeToTask) need only
+        visibility. A request the gateway did not read (too large, or not A2A) is checked as
+        one naming no skill, which a skill-limited grant does not cover.
+        """
+        if call is not None and call.canonical_method not in _CHAT_METHODS:
+            return
+        skill = call.skill if call is not None else None
+        if view.can_access(principal, route, skill=skill):
+            return
+        if skill is not None:
+            message = f"your grant on agent '{route.slug}' does not cover skill '{skill}'"
+        else:
+            message = (
+                f"your grant on agent '{route.slug}' is limited to some skills; name one in "
+                "the message metadata ('skill')"
+            )
+        raise errors.Forbidden(message, details={"skill": skill})
 
     def _too_large(self) -> errors.PayloadTooLarge:
         return errors.PayloadTooLarge(
@@ -746,6 +755,14 @@ class Proxy:
 async def _disconnected(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
+
+
+def can_see(view: RegistryView, principal: Principal, route: AgentRoute) -> bool:
+    """Visibility (404 when false); views without ``can_see`` answer with ``can_access``."""
+    see = getattr(view, "can_see", None)
+    if see is not None:
+        return bool(see(principal, route))
+    return view.can_access(principal, route)
 
 
 def _record_dict(record: CallRecord) -> dict[str, Any]:

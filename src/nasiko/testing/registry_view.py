@@ -4,7 +4,9 @@ events). Same visibility rules as the registry:
 * the owner and superusers always see an agent;
 * ``public``: every authenticated user (agents need a grant);
 * ``shared`` / ``private``: only users or agents holding a grant;
-* a grant may be limited to skills: then ``can_access(..., skill=s)`` is true only for those.
+* a grant may be limited to skills: then ``can_access(..., skill=s)`` is true only for those
+  skills, and false for a request naming no skill (it could reach any skill); ``can_see``
+  stays true.
 
     view = StaticRegistryView()
     view.add(route)
@@ -61,18 +63,27 @@ class StaticRegistryView:
     def route(self, slug: str) -> AgentRoute | None:
         return self._routes.get(slug)
 
-    def can_access(self, principal: Any, route: AgentRoute, *, skill: str | None = None) -> bool:
+    def _grant(self, principal: Any, route: AgentRoute) -> frozenset[str] | bool:
+        """True: unconditional access; False: none; a set: those skills only."""
         if principal.is_superuser or (principal.kind == "user" and principal.id == route.owner_id):
             return True
-        grant = self._grants.get((principal.kind, principal.id, route.agent_id), False)
-        if grant is False:
-            return route.visibility == "public" and principal.kind == "user"
-        if skill is None or grant is None:
-            return True
-        return skill in grant  # type: ignore[operator]
+        key = (principal.kind, principal.id, route.agent_id)
+        if key in self._grants:
+            skills = self._grants[key]
+            return True if skills is None else skills
+        return route.visibility == "public" and principal.kind == "user"
+
+    def can_see(self, principal: Any, route: AgentRoute) -> bool:
+        return self._grant(principal, route) is not False
+
+    def can_access(self, principal: Any, route: AgentRoute, *, skill: str | None = None) -> bool:
+        grant = self._grant(principal, route)
+        if isinstance(grant, bool):
+            return grant
+        return skill is not None and skill in grant
 
     def visible(self, principal: Any) -> list[AgentRoute]:
-        return [r for r in self._routes.values() if self.can_access(principal, r)]
+        return [r for r in self._routes.values() if self.can_see(principal, r)]
 
     # ----------------------------------------------------------------- test controls
 
