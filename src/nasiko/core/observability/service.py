@@ -12,6 +12,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -57,6 +58,7 @@ class TraceService:
         self._write_lock = asyncio.Lock()
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -109,7 +111,10 @@ class TraceService:
         loop = self._loop
         if loop is None or loop.is_closed():
             return  # not started yet, or already closed: the platform's own spans are optional
-        loop.call_soon_threadsafe(self._submit_quietly, list(spans))
+        if threading.get_ident() == self._loop_thread:
+            self._submit_quietly(list(spans))  # force_flush() on the loop's own thread
+        else:
+            loop.call_soon_threadsafe(self._submit_quietly, list(spans))
 
     def _submit_quietly(self, spans: list[m.SpanRecord]) -> None:
         try:
@@ -122,6 +127,7 @@ class TraceService:
         """Starts the background flusher on the running loop (idempotent)."""
         if self._flusher is None or self._flusher.done():
             self._loop = asyncio.get_running_loop()
+            self._loop_thread = threading.get_ident()
             self._flusher = self._loop.create_task(self._run(), name="trace-flusher")
 
     async def _run(self) -> None:
