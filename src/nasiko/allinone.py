@@ -142,9 +142,10 @@ async def serve(
             for srv, lst, sock in zip(servers, listeners, sockets, strict=True)
         ]
         if "worker" in names:
-            from nasiko.worker.loop import run_worker
+            from nasiko.worker.loop import run_worker, run_housekeeping
 
             tasks.append(asyncio.create_task(run_worker(svc, stop), name="worker"))
+            tasks.append(asyncio.create_task(run_housekeeping(svc, stop), name="housekeeping"))
         for starter in svc.extensions.get("background", []):
             tasks.append(asyncio.create_task(starter(stop)))
 

@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 from nasiko.core.audit import AuditService
 from nasiko.core.auth import AuthService
 from nasiko.core.github_login import GitHubLogin
-from nasiko.core.ports import Cache, EventBus, JobQueue, RateLimiter
+from nasiko.core.ports import Cache, EventBus, JobQueue, RateLimiter, Runtime
 from nasiko.core.registry.service import RegistryService
 from nasiko.core.registry.view import MemoryRegistryView
 from nasiko.core.security import JwtSigner
@@ -184,6 +184,7 @@ async def open_services(
             audit=audit,
             callback_url=f"{settings.api_url}/api/v1/auth/github/callback",
         )
+        wire_deploy(svc, stack)
         if ensure_admin:
             svc.generated_admin_password = await users.ensure_admin(
                 username=settings.admin_username,
@@ -193,3 +194,69 @@ async def open_services(
                 else None,
             )
         yield svc
+
+
+def wire_deploy(svc: Services, stack: contextlib.AsyncExitStack) -> None:
+    """Runtimes (created on first use), the deploy pipeline, uploads and agent lifecycle."""
+    from nasiko.core.deploy.pipeline import DeployPipeline, PipelineConfig
+    from nasiko.core.deploy.service import JOB_KIND, AgentLifecycle, UploadService
+    from nasiko.errors import ConfigurationError
+
+    s = svc.settings
+    runtimes: dict[str, Runtime] = {}
+
+    def runtime(name: str) -> Runtime:
+        if name not in runtimes:
+            if name == "process":
+                from nasiko.runtime.process import ProcessRuntime
+
+                runtimes[name] = ProcessRuntime(
+                    s.data_dir / "runtime",
+                    inherit_site_packages=s.runtime.inherit_site_packages,
+                    build_timeout=s.worker.build_timeout,
+                    start_timeout=s.runtime.start_timeout,
+                )
+            elif name == "docker":
+                from nasiko.runtime.docker import DockerRuntime
+
+                runtimes[name] = DockerRuntime.from_settings(s)
+            else:
+                raise ConfigurationError(f"unknown runtime '{name}'")
+        return runtimes[name]
+
+    async def close_runtimes() -> None:
+        for rt in runtimes.values():
+            await rt.close()
+
+    stack.push_async_callback(close_runtimes)
+    pipeline = DeployPipeline(
+        cfg=PipelineConfig(
+            data_dir=s.data_dir,
+            api_url=s.api_url,
+            gateway_url=s.gateway_url,
+            github_api_url=s.github.api_url,
+            otel_auto=s.runtime.otel_auto_instrument,
+            health_timeout=s.worker.health_timeout,
+        ),
+        uploads=svc.storage.uploads,
+        registry=svc.registry,
+        users=svc.storage.users,
+        credentials=svc.storage.credentials,
+        events=svc.events,
+        runtimes=runtime,
+    )
+    uploads = UploadService(
+        pipeline=pipeline,
+        queue=svc.queue,
+        events=svc.events,
+        audit=svc.audit,
+        default_runtime=s.runtime.default,
+        max_upload_bytes=s.api.max_upload_bytes,
+    )
+    lifecycle = AgentLifecycle(
+        registry=svc.registry, pipeline=pipeline, uploads=uploads, audit=svc.audit
+    )
+    svc.extensions["runtimes"] = runtimes
+    svc.extensions["uploads"] = uploads
+    svc.extensions["lifecycle"] = lifecycle
+    svc.extensions.setdefault("job_handlers", {})[JOB_KIND] = pipeline.handle

@@ -108,6 +108,12 @@ class RuntimeSettings(BaseModel):
     agents_dir: Path | None = Field(
         None, description="Folder of agent packages `nasiko up` deploys at start."
     )
+    inherit_site_packages: bool = Field(
+        False,
+        description="Agent venvs also see the platform's installed packages (fast offline "
+        "builds for development and tests; agents may then rely on undeclared packages).",
+    )
+    start_timeout: float = Field(60.0, description="Seconds a started agent has to listen.")
 
 
 class ObservabilitySettings(BaseModel):

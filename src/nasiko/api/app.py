@@ -12,7 +12,17 @@ from pydantic import BaseModel
 from nasiko import __version__
 from nasiko.api.deps import ServicesDep
 from nasiko.api.errors import install_error_handlers
-from nasiko.api.routes import access, audit, auth, github_auth, registries, search, users
+from nasiko.api.routes import (
+    access,
+    audit,
+    auth,
+    github_auth,
+    lifecycle,
+    registries,
+    search,
+    uploads,
+    users,
+)
 from nasiko.asgi import RequestIdMiddleware, health_payload
 from nasiko.bootstrap import Services
 
@@ -40,7 +50,7 @@ def create_app(svc: Services, *, extra_routers: list[APIRouter] | None = None) -
     app.add_middleware(RequestIdMiddleware)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, github_auth, users, audit, registries, access, search):
+    for module in (auth, github_auth, users, audit, registries, access, search, uploads, lifecycle):
         api.include_router(module.router)
     for extra in extra_routers or []:
         api.include_router(extra)

@@ -64,3 +64,24 @@ async def run_worker(svc: Services, stop: asyncio.Event, *, consumer: str | None
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         log.info("worker %s stopped", name)
+
+
+async def run_housekeeping(svc: Services, stop: asyncio.Event) -> None:
+    """Recover agents and unfinished uploads, mirror runtime status, deploy agents_dir."""
+    from nasiko.core.deploy.sweep import housekeeping
+    from nasiko.core.models import Principal
+
+    s = svc.settings
+    owner = None
+    admin = await svc.storage.users.get_by_username(s.admin_username)
+    if admin is not None:
+        owner = Principal(kind="user", id=admin.id, name=admin.username, role=admin.role)
+    await housekeeping(
+        svc.extensions["uploads"],
+        svc.extensions["lifecycle"],
+        stop=stop,
+        # Process agents are children of one worker: only embedded mode restarts them here.
+        runtimes={"docker"} if s.redis_url else {"process", "docker"},
+        agents_dir=s.runtime.agents_dir,
+        owner=owner,
+    )

@@ -179,10 +179,11 @@ class RegistryService:
         runtime: str | None = None,
         artifact: str | None = None,
         source_ip: str | None = None,
+        agent_id: str | None = None,
     ) -> Agent:
         now = utcnow()
         agent = Agent(
-            id=str(uuid.uuid4()),
+            id=agent_id or str(uuid.uuid4()),
             slug=await self.unique_slug(slug, card["name"]),
             name=card["name"],
             description=card.get("description", ""),
@@ -288,10 +289,11 @@ class RegistryService:
         note: str,
         make_current: bool = True,
         extra: dict[str, Any] | None = None,
+        version: int | None = None,
     ) -> AgentVersion:
-        version = AgentVersion(
+        record = AgentVersion(
             agent_id=agent.id,
-            version=await self.repo.next_version(agent.id),
+            version=version or await self.repo.next_version(agent.id),
             card=card,
             card_original=card_original,
             source=source,
@@ -300,9 +302,9 @@ class RegistryService:
             created_by=principal.id if principal else None,
             created_at=utcnow(),
         )
-        await self.repo.add_version(version, make_current=make_current, extra=extra)
+        await self.repo.add_version(record, make_current=make_current, extra=extra)
         await self._publish("agent.updated", agent.id)
-        return version
+        return record
 
     async def set_runtime_state(self, agent_id: str, **fields: Any) -> None:
         """Status, endpoints, deployment: written by the deploy worker."""
@@ -413,15 +415,20 @@ class RegistryService:
 
     # ------------------------------------------------------------------ agent identity
 
-    async def issue_agent_token(self, principal: Principal | None, agent: Agent) -> str:
-        """A new identity token for the agent (agent → agent calls, span export)."""
+    async def issue_agent_token_for(self, agent_id: str) -> str:
+        """A new identity token (the agent may not be registered yet: deploys issue it first)."""
         token = new_opaque_token(AGENT_TOKEN_PREFIX)
         await self.repo.add_agent_token(
             token_id=str(uuid.uuid4()),
-            agent_id=agent.id,
+            agent_id=agent_id,
             token_hash=hash_token(token),
             prefix=token[:8],
         )
+        return token
+
+    async def issue_agent_token(self, principal: Principal | None, agent: Agent) -> str:
+        """A new identity token for the agent (agent → agent calls, span export)."""
+        token = await self.issue_agent_token_for(agent.id)
         if principal is not None:
             await self.audit.record(
                 "agent.token_issued", actor=principal, target_type="agent", target_id=agent.id

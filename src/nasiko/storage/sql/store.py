@@ -11,6 +11,7 @@ from nasiko.storage.sql.engine import create_engine
 from nasiko.storage.sql.repos.audit import SqlAuditRepo
 from nasiko.storage.sql.repos.credentials import SqlCredentialRepo
 from nasiko.storage.sql.repos.registry import SqlRegistryRepo
+from nasiko.storage.sql.repos.uploads import SqlUploadRepo
 from nasiko.storage.sql.repos.tokens import SqlTokenRepo
 from nasiko.storage.sql.repos.users import SqlUserRepo
 
@@ -24,6 +25,7 @@ class SqlStorage:
         self.audit = SqlAuditRepo(engine)
         self.credentials = SqlCredentialRepo(engine, keyring)
         self.registry = SqlRegistryRepo(engine)
+        self.uploads = SqlUploadRepo(engine)
 
     @classmethod
     def open(cls, url: str, keyring: KeyRing) -> SqlStorage:
