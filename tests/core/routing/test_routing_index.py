@@ -198,3 +198,34 @@ def test_examples_and_skill_less_cards_are_searchable(embedder: Embedder) -> Non
     assert best is not None and best.agent_id == "bare" and best.skill_id is None
     best = idx.route("why are the leaves of my fern going brown").best
     assert best is not None and best.agent_id == "plants" and best.skill_id == "plants"
+
+
+def test_prefiltered_scoring_matches_exact_scoring(embedder: Embedder) -> None:
+    from nasiko.core.routing.index import RouterConfig
+
+    cards = dict(SAMPLE_CARDS)
+    for i in range(40):
+        cards[f"filler-{i}"] = card(
+            f"Helper {i}", f"Assistant number {i} for odd jobs", ("Chores", f"task {i}", [])
+        )
+    prefiltered = RouterIndex(embedder, config=RouterConfig(exact_below=0, prefilter=6))
+    prefiltered.upsert_many(cards.items())
+    for query in [
+        "book a flight to Rome",
+        "translate this into Italian",
+        "will it snow tomorrow?",
+        "open issues in my repository",
+    ]:
+        exact = prefiltered.scores(query)
+        expected = sorted(exact, key=lambda a: -exact[a])[:3]
+        result = prefiltered.route(query, top_k=3)
+        assert [c.agent_id for c in result.candidates] == expected
+        assert [c.score for c in result.candidates] == pytest.approx(
+            [exact[a] for a in expected], abs=1e-5
+        )
+    # An allowed agent outside the prefiltered set is still found.
+    result = prefiltered.route("book a flight to Rome", top_k=2, allowed={"filler-7"})
+    assert [c.agent_id for c in result.candidates] == ["filler-7"]
+    # So is the session's agent, for stickiness.
+    result = prefiltered.route("and for two people", sticky_agent_id="filler-3")
+    assert result.best is not None and result.best.agent_id == "filler-3"

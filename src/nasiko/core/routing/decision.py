@@ -18,7 +18,8 @@ def decide(
     """Turn a hybrid ranking (best first) into the router's answer.
 
     Order of precedence: the session's agent keeps the conversation unless another agent
-    clearly wins (clears the threshold and beats it by ``sticky_margin``); then an LLM order,
+    clearly wins (scores ``sticky_margin`` above the threshold and above the session's agent);
+    then an LLM order,
     if one came back; then the threshold decides whether any agent fits at all.
     """
     sticky = next((c for c in ranked if c.agent_id == sticky_agent_id), None)
@@ -27,7 +28,9 @@ def decide(
     if sticky is not None:
         topic_changed = (
             best_other is not None
-            and best_other.score >= threshold
+            # A clear change of topic: another agent is a confident match on its own, not just
+            # past the "anything fits" bar, and well ahead of the session's agent.
+            and best_other.score >= threshold + sticky_margin
             and best_other.score - sticky.score > sticky_margin
         )
         if not topic_changed:

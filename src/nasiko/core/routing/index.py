@@ -14,6 +14,7 @@ mean "no agent fits" across indexes of any size.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -51,10 +52,13 @@ class RouterConfig:
     lexical_weight: float = 0.25
     threshold: float = DEFAULT_THRESHOLD
     # A follow-up stays with the session's agent unless another agent beats it by this much
-    # while itself clearing the threshold: a clear change of topic.
+    # and scores this much above the threshold: a clear change of topic.
     sticky_margin: float = 0.1
     # How many hybrid candidates the LLM re-ranker gets to see.
     shortlist: int = 8
+    # Above this many agents, skill rows are scored only for the `prefilter` best agents.
+    exact_below: int = 2000
+    prefilter: int = 300
 
 
 def _allowed_fn(allowed: Allowed) -> Callable[[str], bool] | None:
@@ -224,29 +228,56 @@ class RouterIndex:
     # -- ranking -------------------------------------------------------------------------------
 
     def scores(self, query: str) -> dict[str, float]:
-        """The fused score of every indexed agent (for evaluation and debugging)."""
+        """The exact fused score of every indexed agent (for evaluation and debugging)."""
         vector = self.embedder.embed_query(query)
         with self._lock:
-            fused, _, _ = self._score_locked(query, vector)
+            fused, _ = self._score_locked(query, vector, exact=True)
             return {agent_id: float(fused[slot]) for agent_id, slot in self._slot_of.items()}
 
-    def _score_locked(self, query: str, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-        n_slots = self._agents.size
-        n_rows = self._rows.size
+    def _score_locked(
+        self, query: str, vector: np.ndarray, *, exact: bool = False, include: Iterable[int] = ()
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Fused scores over slots (-inf where not scored) and similarities over skill rows.
+
+        Small indexes are scored exactly. Past ``config.exact_below`` agents, the skill rows
+        are only scored for the best ``config.prefilter`` agents by agent passage and lexical
+        score (plus ``include``): the passage already names every skill, so the right agent is
+        in that set, and the per-query work stops growing with the number of skills.
+        """
         cfg = self.config
+        n_slots, n_rows = self._agents.size, self._rows.size
+        active = self._active[:n_slots]
         agent_sim = self._agents.vecs[:n_slots] @ vector
-        row_sim = self._rows.vecs[:n_rows] @ vector
-        best = np.full(len(self._active) + 1, -2.0, dtype=np.float32)
-        np.maximum.at(best, self._row_owner[:n_rows], row_sim)
-        skill_sim = best[:n_slots]
-        # Agents without skills are judged on their own text alone.
-        skill_sim = np.where(skill_sim < -1.5, agent_sim, skill_sim)
         lexical, ceiling = self._lexical.score(query, n_slots)
-        lexical = lexical / ceiling if ceiling > 0 else lexical
-        dense = cfg.skill_weight * skill_sim + cfg.agent_weight * agent_sim
-        fused = dense + cfg.lexical_weight * lexical
-        fused = np.where(self._active[:n_slots], fused, -np.inf).astype(np.float32)
-        return fused, row_sim, n_slots
+        if ceiling > 0:
+            lexical /= ceiling
+        base = cfg.agent_weight * agent_sim + cfg.lexical_weight * lexical
+        n_active = len(self._slot_of)
+        if exact or n_active <= max(cfg.exact_below, cfg.prefilter):
+            rows = None
+            row_sim = self._rows.vecs[:n_rows] @ vector
+            owners = self._row_owner[:n_rows]
+            scored = active
+        else:
+            pre = np.where(active, base + cfg.skill_weight * agent_sim, -np.inf)
+            chosen = np.argpartition(-pre, cfg.prefilter - 1)[: cfg.prefilter]
+            chosen = np.union1d(chosen, np.fromiter(include, dtype=np.int64))
+            rows = np.fromiter(
+                itertools.chain.from_iterable(self._rows_of[int(slot)] for slot in chosen),
+                dtype=np.int64,
+            )
+            row_sim = np.full(n_rows, -2.0, dtype=np.float32)
+            row_sim[rows] = self._rows.vecs[rows] @ vector
+            owners = self._row_owner[rows]
+            scored = np.zeros(n_slots, dtype=bool)
+            scored[chosen] = True
+        best = np.full(len(self._active) + 1, -2.0, dtype=np.float32)
+        np.maximum.at(best, owners, row_sim if rows is None else row_sim[rows])
+        skill_sim = best[:n_slots]
+        # Agents without skills are judged on their own passage alone.
+        skill_sim = np.where(skill_sim < -1.5, agent_sim, skill_sim)
+        fused = base + cfg.skill_weight * skill_sim
+        return np.where(scored, fused, -np.inf).astype(np.float32), row_sim
 
     def _candidate(self, slot: int, score: float, row_sim: np.ndarray) -> RouteCandidate:
         doc = self._doc_of[slot]
@@ -265,17 +296,42 @@ class RouterIndex:
         )
 
     def _rank_locked(
-        self, query: str, vector: np.ndarray, limit: int, allowed: Callable[[str], bool] | None
+        self,
+        query: str,
+        vector: np.ndarray,
+        limit: int,
+        allowed: Callable[[str], bool] | None,
+        sticky_slot: int | None,
     ) -> list[RouteCandidate]:
-        fused, row_sim, n_slots = self._score_locked(query, vector)
+        include = () if sticky_slot is None else (sticky_slot,)
+        cfg = self.config
+        two_stage = len(self._slot_of) > max(cfg.exact_below, cfg.prefilter)
+        for exact in (False, True) if two_stage else (True,):
+            fused, row_sim = self._score_locked(query, vector, exact=exact, include=include)
+            out = self._top_allowed(fused, row_sim, limit, allowed)
+            if len(out) == limit or len(out) == len(self._slot_of):
+                break
+            # The filter hid most of the prefiltered agents: score everything and look again.
+        if sticky_slot is not None and all(c.agent_id != self._id_of[sticky_slot] for c in out):
+            # Stickiness needs the session agent's score even when it ranks low.
+            out.append(self._candidate(sticky_slot, float(fused[sticky_slot]), row_sim))
+        return out
+
+    def _top_allowed(
+        self,
+        fused: np.ndarray,
+        row_sim: np.ndarray,
+        limit: int,
+        allowed: Callable[[str], bool] | None,
+    ) -> list[RouteCandidate]:
+        n_slots = len(fused)
         if n_slots == 0:
             return []
-        # Look at a generous prefix first; fall back to a full sort when the filter hides
-        # most of it.
+        # Sort a generous prefix first; sort everything only when the filter hides most of it.
         prefix = min(n_slots, max(4 * limit, 32))
         order = np.argpartition(-fused, prefix - 1)[:prefix] if prefix < n_slots else None
-        for attempt in range(2):
-            if attempt == 0 and order is not None:
+        while True:
+            if order is not None:
                 ranked = order[np.argsort(-fused[order], kind="stable")]
             else:
                 ranked = np.argsort(-fused, kind="stable")
@@ -293,7 +349,6 @@ class RouterIndex:
             if order is None:
                 return out
             order = None
-        return out
 
     def _shortlist(self, candidates: list[RouteCandidate]) -> list[ShortlistItem]:
         with self._lock:
@@ -324,16 +379,10 @@ class RouterIndex:
         vector = self.embedder.embed_query(query)
         limit = max(top_k, self.config.shortlist) if rerank and self.reranker else top_k
         with self._lock:
-            ranked = self._rank_locked(query, vector, limit, allowed_fn)
             sticky_slot = self._slot_of.get(sticky_agent_id) if sticky_agent_id else None
-            if (
-                sticky_slot is not None
-                and (allowed_fn is None or allowed_fn(sticky_agent_id or ""))
-                and all(c.agent_id != sticky_agent_id for c in ranked)
-            ):
-                # The session's agent fell outside the prefix; score it so stickiness can decide.
-                fused, row_sim, _ = self._score_locked(query, vector)
-                ranked.append(self._candidate(sticky_slot, float(fused[sticky_slot]), row_sim))
+            if sticky_slot is not None and allowed_fn is not None:
+                sticky_slot = sticky_slot if allowed_fn(sticky_agent_id or "") else None
+            ranked = self._rank_locked(query, vector, limit, allowed_fn, sticky_slot)
         return ranked, allowed_fn
 
     def _needs_llm(self, ranked: list[RouteCandidate], sticky_agent_id: str | None) -> bool:
