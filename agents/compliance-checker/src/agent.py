@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 
@@ -48,7 +49,9 @@ class ComplianceExecutor(SkillExecutor):
             raise AgentFailure("Send the text to check, or attach a document (text, PDF, DOCX).")
         findings: list[Finding] = []
         for source, body in documents:
-            findings += scan(body, chosen, source=source, min_severity=min_severity)
+            findings += await asyncio.to_thread(
+                scan, body, chosen, source=source, min_severity=min_severity
+            )
         await reply.data(
             "findings",
             {
@@ -107,7 +110,9 @@ class ComplianceExecutor(SkillExecutor):
                 raise AgentFailure(f"{file.name} is larger than the {MAX_BYTES}-byte limit.")
             content = resp.content
         try:
-            return extract_text(content or b"", name=file.name, media_type=file.media_type)
+            return await asyncio.to_thread(
+                extract_text, content or b"", name=file.name, media_type=file.media_type
+            )
         except ExtractError as exc:
             raise AgentFailure(str(exc)) from exc
 

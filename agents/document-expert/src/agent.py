@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -37,23 +38,26 @@ class DocumentExpertExecutor(SkillExecutor):
         added: list[Document] = []
         for file in inbound.files:
             await reply.progress(f"Reading {file.name}…")
-            added.append(self._ingest(index, file.name, await self._fetch(file), file.media_type))
+            content: bytes = await self._fetch(file)
+            added.append(await self._ingest(index, file.name, content, file.media_type))
         for item in inbound.data:
             if item.get("document"):
-                body = str(item["document"]).encode()
-                added.append(self._ingest(index, str(item.get("name", "pasted.txt")), body, ""))
+                pasted = str(item["document"]).encode()
+                added.append(
+                    await self._ingest(index, str(item.get("name", "pasted.txt")), pasted, "")
+                )
             question = str(item.get("question") or question)
         if m := _AS_DOCUMENT.match(question):
             body, question = question[m.end() :], ""
             added.append(
-                self._ingest(
+                await self._ingest(
                     index, f"pasted-{len(index.documents) + 1}.md", body.encode(), "text/markdown"
                 )
             )
         elif len(question) > _LONG_TEXT and not inbound.files and "?" not in question[-200:]:
             body, question = question, ""
             added.append(
-                self._ingest(
+                await self._ingest(
                     index, f"pasted-{len(index.documents) + 1}.md", body.encode(), "text/markdown"
                 )
             )
@@ -93,9 +97,12 @@ class DocumentExpertExecutor(SkillExecutor):
         else:
             await self._answer(index, question, reply)
 
-    def _ingest(self, index: Index, name: str, content: bytes, media_type: str) -> Document:
+    async def _ingest(self, index: Index, name: str, content: bytes, media_type: str) -> Document:
         try:
-            sections: list[Section] = extract(content, name=name, media_type=media_type)
+            # PDF and DOCX parsing is CPU-bound: run it off the event loop.
+            sections: list[Section] = await asyncio.to_thread(
+                extract, content, name=name, media_type=media_type
+            )
         except DocumentError as exc:
             raise AgentFailure(str(exc)) from exc
         document = Document(name, sections)
@@ -139,10 +146,8 @@ class DocumentExpertExecutor(SkillExecutor):
         await reply.data("citations", citations)
         if self.model is None:
             lines = []
-            for cite in citations[:3]:
-                chunk = hits[cite["n"] - 1][1]
-                for sentence in best_sentences(question, chunk):
-                    lines.append(f"> {sentence} [{cite['n']}]")
+            for n, (_, chunk) in enumerate(hits[:3], start=1):
+                lines += [f"> {s} [{n}]" for s in best_sentences(question, chunk)]
             await reply.write("**Most relevant passages** (extractive):\n\n" + "\n>\n".join(lines))
             await reply.write(_sources(citations))
             await reply.write(

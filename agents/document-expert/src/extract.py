@@ -125,7 +125,7 @@ def _docx(content: bytes, name: str) -> list[Section]:
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise DocumentError(f"{name} is not a readable DOCX file: {exc}") from exc
     sections: list[Section] = []
-    heading, lines = "start", []
+    heading, lines = "start", list[str]()
     for paragraph in document.paragraphs:
         if paragraph.style is not None and paragraph.style.name.lower().startswith("heading"):
             if lines:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from .a2a_app import AgentFailure, Inbound, Reply, SkillExecutor
 from .detect import detect, detect_sections
 from .llm import MODEL_HINT, ChatModel, ModelError
@@ -31,7 +33,8 @@ class TranslatorExecutor(SkillExecutor):
                 "part {text, target_language, glossary}."
             )
         masked = mask(req.text, req.glossary)
-        found = detect(strip_placeholders(masked.text))
+        # lingua is CPU-bound (and loads its models on first use): keep it off the event loop.
+        found = await asyncio.to_thread(detect, strip_placeholders(masked.text))
         await reply.data(
             "detection",
             {
@@ -64,7 +67,7 @@ class TranslatorExecutor(SkillExecutor):
         if len(found) > 1:
             others = ", ".join(f"{d.language} {d.confidence:.2f}" for d in found[1:])
             lines.append(f"Other candidates: {others}.")
-        sections = detect_sections(strip_placeholders(mask(req.text).text))
+        sections = await asyncio.to_thread(detect_sections, strip_placeholders(mask(req.text).text))
         if len({lang for lang, _ in sections}) > 1:
             lines.append("\nThe text mixes languages:")
             lines += [f"- {lang}: “{passage[:80]}”" for lang, passage in sections]

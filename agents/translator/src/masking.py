@@ -48,7 +48,11 @@ def mask(text: str, glossary: dict[str, str] | None = None) -> Masked:
         if not source.strip():
             continue
         pattern = re.compile(rf"(?<!\w){re.escape(source)}(?!\w)", re.I)
-        out = pattern.sub(lambda _m, t=target: keep(t), out)
+
+        def term(_match: re.Match[str], target: str = target) -> str:
+            return keep(target)
+
+        out = pattern.sub(term, out)
     masked.text = out
     return masked
 

@@ -193,3 +193,16 @@ async def test_size_limit(start_agent) -> None:
     )
     assert reply.state == "TASK_STATE_FAILED"
     assert "big.txt is 2,000 bytes; the limit is 1,000 bytes (DOCUMENT_MAX_BYTES)" in reply.failure
+
+
+async def test_pasted_text_becomes_a_document(start_agent) -> None:
+    agent = start_agent("document-expert")
+    notes = (
+        "# Onboarding\n\nNew hires get a laptop on their first day from the IT desk.\n\n"
+        "## Access\n\nVPN access is requested through the service portal and takes two days."
+    )
+    first = await ask(agent.url, f"Document: {notes}")
+    assert "Indexed **pasted-1.md**: 2 sections" in first.text
+    reply = await ask(agent.url, "How long does VPN access take?", context_id=first.context_id)
+    assert reply.data["citations"][0]["location"] == "section Access"
+    assert "takes two days. [1]" in reply.text
