@@ -256,6 +256,17 @@ def wire_deploy(svc: Services, stack: contextlib.AsyncExitStack) -> None:
     lifecycle = AgentLifecycle(
         registry=svc.registry, pipeline=pipeline, uploads=uploads, audit=svc.audit
     )
+
+    async def stop_on_delete(agent: Any) -> None:
+        from nasiko.core.deploy.pipeline import deployment_from_json
+        from nasiko.errors import NasikoError
+
+        dep = await svc.registry.repo.get_deployment(agent.id)
+        if dep:
+            with contextlib.suppress(NasikoError):
+                await runtime(dep["runtime"]).stop(deployment_from_json(dep))
+
+    svc.registry.on_delete.append(stop_on_delete)
     svc.extensions["runtimes"] = runtimes
     svc.extensions["uploads"] = uploads
     svc.extensions["lifecycle"] = lifecycle

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from nasiko.cli import access, agents, auth, platform, router, search, users
+from nasiko.cli import access, agents, auth, platform, router, search, uploads, users
 from nasiko.cli.context import DEFAULT_API_URL, state
 
 app = typer.Typer(
@@ -51,6 +51,7 @@ app.command("serve")(platform.serve_cmd)
 app.add_typer(users.app, name="user")
 app.add_typer(auth.app, name="token")
 app.add_typer(platform.db_app, name="db")
+uploads.register_commands(agents.app)
 app.add_typer(agents.app, name="agent")
 app.add_typer(search.app, name="search")
 app.add_typer(access.app, name="access")
