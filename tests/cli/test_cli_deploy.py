@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from nasiko.a2a import send_text
-from nasiko.errors import NasikoError
 from nasiko.cli.main import app
+from nasiko.errors import NasikoError
 from nasiko.testing.platform import PlatformThread, make_settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "agents"

@@ -64,7 +64,7 @@ class GatewayApp:
             balancer=self.balancer,
             chatlog=self.chatlog,
             metrics=self.metrics,
-            tracing=Tracing(svc.extensions.get("tracer_provider")),
+            tracing=Tracing(lambda: svc.extensions.get("tracer_provider")),
         )
         self._cards: dict[str, tuple[AgentRoute, dict[str, bytes]]] = {}
         self._unsubscribe: Callable[[], None] | None = None

@@ -13,6 +13,7 @@ spans still share one trace id.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,14 +128,15 @@ def _parse_traceparent(value: bytes) -> SpanContext | None:
 
 
 class Tracing:
-    def __init__(self, provider: Any | None) -> None:
+    def __init__(self, provider: Callable[[], Any | None]) -> None:
+        # Looked up on first use: the trace store may install its provider after create_app.
         self._provider = provider
         self._tracer: Tracer | None = None
 
     @property
     def tracer(self) -> Tracer:
         if self._tracer is None:
-            provider = self._provider or trace.get_tracer_provider()
+            provider = self._provider() or trace.get_tracer_provider()
             self._tracer = provider.get_tracer("nasiko.gateway")
         return self._tracer
 

@@ -91,7 +91,7 @@ class RouterIndex:
         self._id_of: dict[int, str] = {}
         self._doc_of: dict[int, AgentDoc] = {}
         self._rows_of: dict[int, list[int]] = {}
-        self._texts_of: dict[int, dict[str, np.ndarray]] = {}
+        self._texts_of: dict[int, tuple[str, list[str]]] = {}
         self._active = np.zeros(0, dtype=bool)
 
     # -- index maintenance -------------------------------------------------------------------
@@ -133,7 +133,7 @@ class RouterIndex:
         known: dict[str, np.ndarray] = {}
         with self._lock:
             for agent_id, _, _, _ in prepared:
-                known.update(self._texts_of.get(self._slot_of.get(agent_id, -1), {}))
+                known.update(self._current_vectors_locked(agent_id))
         missing = sorted({t for _, _, texts, _ in prepared for t in texts} - known.keys())
         if missing:
             known.update(zip(missing, self.embedder.embed(missing), strict=True))
@@ -141,6 +141,17 @@ class RouterIndex:
             for agent_id, doc, texts, row_specs in prepared:
                 vectors = {t: known[t] for t in texts}
                 self._insert_locked(agent_id, doc, vectors, texts[0], row_specs)
+
+    def _current_vectors_locked(self, agent_id: str) -> dict[str, np.ndarray]:
+        """The indexed agent's texts and their vectors, copied out of the matrices."""
+        slot = self._slot_of.get(agent_id)
+        if slot is None:
+            return {}
+        passage, row_texts = self._texts_of[slot]
+        vectors = {passage: self._agents.vecs[slot].copy()}
+        for text, row in zip(row_texts, self._rows_of[slot], strict=True):
+            vectors[text] = self._rows.vecs[row].copy()
+        return vectors
 
     def _insert_locked(
         self,
@@ -167,7 +178,8 @@ class RouterIndex:
         self._id_of[slot] = agent_id
         self._doc_of[slot] = doc
         self._rows_of[slot] = rows
-        self._texts_of[slot] = vectors
+        # Texts only: vectors live in the matrices, so a batch's embedding output is not kept.
+        self._texts_of[slot] = (passage, [text for text, _ in row_specs])
         self._lexical.upsert(slot, lexical_fields(doc))
 
     def remove(self, agent_id: str) -> None:
