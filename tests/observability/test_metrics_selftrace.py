@@ -67,3 +67,19 @@ async def test_the_platform_traces_its_own_requests(tmp_path: Path) -> None:
         assert page.total == 1
         provider.shutdown()
         await service.close()
+
+
+def test_grafana_dashboard_uses_only_defined_metrics() -> None:
+    import json
+    import re
+
+    dashboard = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "nasiko.json"
+    exprs = [t["expr"] for p in json.loads(dashboard.read_text())["panels"] for t in p["targets"]]
+    used = {m for e in exprs for m in re.findall(r"nasiko_[a-z_]+", e)}
+    exposed = (
+        {sample.name for family in metrics.REGISTRY.collect() for sample in family.samples}
+        | {f.name for f in metrics.REGISTRY.collect()}
+        | {f"{f.name}_total" for f in metrics.REGISTRY.collect() if f.type == "counter"}
+        | {f"{f.name}_bucket" for f in metrics.REGISTRY.collect() if f.type == "histogram"}
+    )
+    assert used and used <= exposed, used - exposed
