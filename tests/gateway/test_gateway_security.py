@@ -181,7 +181,7 @@ async def gw_tokens(gw: Gateway, principal: Any) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "gateway_settings", [{"rate_limit_per_caller": 5.0, "rate_limit_burst": 3}]
+    "gateway_settings", [{"rate_limit_per_caller": 1.0, "rate_limit_burst": 3}]
 )
 async def test_rate_limit_429_then_recovers(gw: Gateway) -> None:
     with echo_agent(name="limited") as url:
@@ -203,15 +203,16 @@ async def test_rate_limit_429_then_recovers(gw: Gateway) -> None:
     assert recovered.status_code == 200 and other.status_code == 200
 
 
-@pytest.mark.parametrize("gateway_settings", [{"rate_limit_per_agent": 2.0, "rate_limit_burst": 2}])
+@pytest.mark.parametrize("gateway_settings", [{"rate_limit_per_agent": 0.2, "rate_limit_burst": 2}])
 async def test_per_agent_limit_covers_all_callers(gw: Gateway) -> None:
     with echo_agent(name="busy") as url:
-        gw.add_agent("busy", url, rate_limit=2.0)
+        gw.add_agent("busy", url, rate_limit=0.2)
         target = f"{gw.url}/agents/busy/"
+        # Callers made first: creating users is slow enough to refill the bucket.
+        callers = [gw.headers(f"u{i}") for i in range(4)]
         async with httpx.AsyncClient() as http:
             statuses = [
-                (await http.post(target, json=rpc("x"), headers=gw.headers(f"u{i}"))).status_code
-                for i in range(4)
+                (await http.post(target, json=rpc("x"), headers=h)).status_code for h in callers
             ]
     assert statuses[:2] == [200, 200] and statuses[2:] == [429, 429]
 

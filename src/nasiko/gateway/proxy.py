@@ -12,7 +12,6 @@ Bodies larger than the inspection limit are streamed both ways without being loo
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -25,13 +24,15 @@ from starlette.types import Receive, Scope, Send
 from nasiko import errors
 from nasiko.a2a.wire import A2ARequest, inspect_jsonrpc, inspect_rest
 from nasiko.core.models import Principal
-from nasiko.core.ports import AgentRoute, ChatLogEntry, RegistryView
+from nasiko.core.ports import AgentRoute, RegistryView
 from nasiko.gateway.access import AuthCache, Limits
+from nasiko.gateway.accounting import Accounting
 from nasiko.gateway.balancer import Balancer
 from nasiko.gateway.chatlog import ChatLogBuffer
-from nasiko.gateway.errors import agent_down, send_error, sse_error_event
-from nasiko.gateway.observe import CallRecord, GatewayMetrics, Tracing
-from nasiko.gateway.replies import ReplyAssembler, SseSplitter
+from nasiko.gateway.errors import agent_down, send_error
+from nasiko.gateway.observe import GatewayMetrics, Tracing
+from nasiko.gateway.relay import Relay
+from nasiko.gateway.replies import ReplyAssembler
 from nasiko.gateway.upstream import (
     ConnectFailed,
     UpstreamClosed,
@@ -113,7 +114,10 @@ class Proxy:
         self.inspect_limit = min(INSPECT_LIMIT, s.max_body_bytes)
         self.request_timeout = s.request_timeout
         self.stream_timeout = s.stream_timeout
-        self.debug = log.isEnabledFor(logging.DEBUG)
+        self.relay = Relay(
+            metrics=metrics, inspect_limit=self.inspect_limit, stream_timeout=self.stream_timeout
+        )
+        self.accounting = Accounting(metrics=metrics, chatlog=chatlog)
 
     def view(self) -> RegistryView:
         view = self.svc.extensions.get("registry_view")
@@ -186,7 +190,7 @@ class Proxy:
                     request_id=req_id,
                     extra_headers=[(b"x-request-id", rid)],
                 )
-                self._account_rejected(principal, slug, call, status, started, exc)
+                self.accounting.rejected(principal, slug, call, status, started, exc)
                 return
             head_tail = self._head_tail(
                 forwarded, scope, host, xff, rid, call, ctype, has_body=bool(body) or more
@@ -504,11 +508,11 @@ class Proxy:
                 headers.append((name, value))
             await send({"type": "http.response.start", "status": status, "headers": headers})
             if is_sse:
-                bytes_out, broken = await self._stream_sse(
+                bytes_out, broken = await self.relay.sse(
                     conn, receive, send, assembler, route, jsonrpc, req_id
                 )
             else:
-                bytes_out, broken = await self._stream_body(conn, send, assembler, timeout)
+                bytes_out, broken = await self.relay.body(conn, send, assembler, timeout)
             if not broken:
                 assert self.pool is not None
                 self.pool.release(conn)
@@ -517,7 +521,7 @@ class Proxy:
             if conn is not None:
                 conn.abort()
             latency = time.perf_counter() - started
-            self._finish(
+            self.accounting.finish(
                 principal=principal,
                 route=route,
                 call=call,
@@ -533,229 +537,6 @@ class Proxy:
                 broken=broken,
             )
 
-    async def _stream_body(
-        self,
-        conn: UpstreamConnection,
-        send: Send,
-        assembler: ReplyAssembler | None,
-        timeout: float,  # noqa: ASYNC109
-    ) -> tuple[int, bool]:
-        collected: list[bytes] | None = [] if assembler is not None else None
-        size = 0
-        try:
-            while True:
-                chunk = await conn.read(timeout)
-                if chunk is None:
-                    await send({"type": "http.response.body", "body": b""})
-                    break
-                size += len(chunk)
-                if collected is not None:
-                    if size <= self.inspect_limit:
-                        collected.append(chunk)
-                    else:
-                        collected = None
-                last = conn.at_end
-                await send({"type": "http.response.body", "body": chunk, "more_body": not last})
-                if last:
-                    break
-        except (UpstreamClosed, TimeoutError):
-            # Status and part of the body are out: all that is left is to cut the reply.
-            return size, True
-        if collected is not None and assembler is not None:
-            assembler.feed_bytes(b"".join(collected))
-        return size, False
-
-    async def _stream_sse(
-        self,
-        conn: UpstreamConnection,
-        receive: Receive,
-        send: Send,
-        assembler: ReplyAssembler | None,
-        route: AgentRoute,
-        jsonrpc: bool,
-        req_id: Any,
-    ) -> tuple[int, bool]:
-        splitter = SseSplitter(collect=assembler is not None)
-        size = 0
-        watcher = asyncio.ensure_future(_disconnected(receive))
-
-        def client_left(_: Any) -> None:
-            conn.abort()
-
-        watcher.add_done_callback(client_left)
-        try:
-            while True:
-                chunk = await conn.read(self.stream_timeout)
-                if chunk is None:
-                    break
-                out, datas = splitter.feed(chunk)
-                if assembler is not None:
-                    for data in datas:
-                        assembler.feed_bytes(data)
-                if out:
-                    size += len(out)
-                    await send({"type": "http.response.body", "body": out, "more_body": True})
-            tail = splitter.pending
-            if tail:
-                size += len(tail)
-            await send({"type": "http.response.body", "body": tail})
-            return size, False
-        except (UpstreamClosed, TimeoutError) as exc:
-            if watcher.done() and not watcher.cancelled():
-                return size, True  # the client left; nobody to tell
-            self.metrics.failure(route.slug, "stream")
-            failure: errors.NasikoError
-            if isinstance(exc, TimeoutError):
-                failure = errors.UpstreamTimeout(
-                    f"agent '{route.slug}' went silent for {self.stream_timeout:g}s mid-stream"
-                )
-            else:
-                failure = agent_down(f"agent '{route.slug}' broke off the stream: {exc}")
-            event = sse_error_event(failure, jsonrpc=jsonrpc, request_id=req_id)
-            await send({"type": "http.response.body", "body": event})
-            return size + len(event), True
-        finally:
-            watcher.remove_done_callback(client_left)
-            watcher.cancel()
-
-    # ----------------------------------------------------------------- accounting
-
-    def _account_rejected(
-        self,
-        principal: Principal | None,
-        slug: str,
-        call: A2ARequest | None,
-        status: int,
-        started: float,
-        exc: errors.NasikoError,
-    ) -> None:
-        caller = f"{principal.kind}:{principal.id}" if principal else "anonymous"
-        method = call.canonical_method if call else "-"
-        # Unknown slugs are not labelled by name: a scanner must not blow up the metric series.
-        agent = slug if status not in (401, 404) else "-"
-        record = CallRecord(caller, agent, method, status, time.perf_counter() - started, 0, 0)
-        record.error = exc.code
-        self.metrics.record(record)
-        if self.debug:
-            log.debug("gateway call %s", json.dumps(_record_dict(record)))
-
-    def _finish(
-        self,
-        *,
-        principal: Principal,
-        route: AgentRoute,
-        call: A2ARequest | None,
-        method_name: str,
-        status: int,
-        latency: float,
-        bytes_in: int,
-        bytes_out: int,
-        endpoint: str | None,
-        error: errors.NasikoError | None,
-        span: Any,
-        assembler: ReplyAssembler | None,
-        broken: bool,
-    ) -> None:
-        task_id = (assembler.task_id if assembler else None) or (call.task_id if call else None)
-        context_id = (assembler.context_id if assembler else None) or (
-            call.context_id if call else None
-        )
-        record = CallRecord(
-            f"{principal.kind}:{principal.id}",
-            route.slug,
-            method_name,
-            status,
-            latency,
-            max(bytes_in, 0),
-            bytes_out,
-            task_id,
-            context_id,
-            endpoint,
-            error.code if error else ("stream_broken" if broken else None),
-        )
-        self.metrics.record(record)
-        if self.debug:
-            log.debug("gateway call %s", json.dumps(_record_dict(record)))
-        if span.is_recording():
-            span.set_attributes(
-                {
-                    "http.response.status_code": status,
-                    "nasiko.caller": record.caller,
-                    "nasiko.endpoint": endpoint or "",
-                    "a2a.task_id": task_id or "",
-                    "a2a.context_id": context_id or "",
-                    "nasiko.bytes_out": bytes_out,
-                }
-            )
-            if status >= 500 or broken:
-                from opentelemetry.trace import Status, StatusCode
-
-                span.set_status(Status(StatusCode.ERROR, record.error or str(status)))
-        span.end()
-        if assembler is not None and call is not None and (endpoint or status < 500):
-            self._chat(principal, route, call, assembler, latency, broken=broken or status >= 500)
-
-    def _chat(
-        self,
-        principal: Principal,
-        route: AgentRoute,
-        call: A2ARequest,
-        reply: ReplyAssembler,
-        latency: float,
-        *,
-        broken: bool,
-    ) -> None:
-        now = time.time()
-        user_id = principal.id if principal.kind == "user" else None
-        caller = principal.kind, principal.id
-        context_id = call.context_id or reply.context_id
-        task_id = call.task_id or reply.task_id
-        meta = {"method": call.method, "binding": call.binding, "version": call.version}
-        self.chatlog.put(
-            ChatLogEntry(
-                user_id,
-                caller[0],
-                caller[1],
-                route.agent_id,
-                route.slug,
-                "user",
-                context_id,
-                task_id,
-                call.message_id,
-                call.parts,
-                None,
-                now - latency,
-                metadata=meta,
-            )
-        )
-        agent_meta = dict(meta)
-        if reply.error is not None:
-            agent_meta["error"] = reply.error
-        self.chatlog.put(
-            ChatLogEntry(
-                user_id,
-                caller[0],
-                caller[1],
-                route.agent_id,
-                route.slug,
-                "agent",
-                reply.context_id or context_id,
-                reply.task_id or task_id,
-                reply.message_id,
-                reply.parts,
-                reply.state or ("message" if reply.final and not reply.error else None),
-                now,
-                latency_ms=latency * 1000.0,
-                partial=broken or not reply.final,
-                metadata=agent_meta,
-            )
-        )
-
-
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
 
 def can_see(view: RegistryView, principal: Principal, route: AgentRoute) -> bool:
     """Visibility (404 when false); views without ``can_see`` answer with ``can_access``."""
@@ -763,19 +544,3 @@ def can_see(view: RegistryView, principal: Principal, route: AgentRoute) -> bool
     if see is not None:
         return bool(see(principal, route))
     return view.can_access(principal, route)
-
-
-def _record_dict(record: CallRecord) -> dict[str, Any]:
-    return {
-        "caller": record.caller,
-        "agent": record.agent,
-        "method": record.method,
-        "status": record.status,
-        "latency_ms": round(record.latency * 1000, 3),
-        "bytes_in": record.bytes_in,
-        "bytes_out": record.bytes_out,
-        "task_id": record.task_id,
-        "context_id": record.context_id,
-        "endpoint": record.endpoint,
-        "error": record.error,
-    }
