@@ -135,7 +135,7 @@ class Accounting:
                 metadata=meta,
             )
         )
-        agent_meta = dict(meta)
+        agent_meta: dict[str, Any] = dict(meta)
         if reply.error is not None:
             agent_meta["error"] = reply.error
         self.chatlog.put(
