@@ -54,6 +54,7 @@ LABEL_VERSION = "nasiko.agent.version"
 LABEL_MANAGED = "nasiko.managed"
 CARD_PATHS = ("/.well-known/agent-card.json", "/.well-known/agent.json")
 HOST_ALIAS = "host.docker.internal"
+ENGINE_DNS = "127.0.0.11"
 _LOOPBACK_URL = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)(?:127\.0\.0\.1|localhost)(?=[:/]|$)")
 _DEFAULT_PORT = 8080
 
@@ -65,6 +66,14 @@ def _safe(slug: str) -> str:
 def image_name(slug: str) -> str:
     """The repository agent images are tagged in: ``nasiko/agent-<slug>:v<version>``."""
     return f"nasiko/agent-{_safe(slug)}"
+
+
+class _Moved(Exception):
+    """The agent listens on another port than the one it was given."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(port)
+        self.port = port
 
 
 async def _discard(_: str) -> None:
@@ -220,20 +229,20 @@ class DockerRuntime:
             "environment": env,
             "network": self.network,
             "extra_hosts": {HOST_ALIAS: "host-gateway"},
-            "restart_policy": {"Name": "on-failure", "MaximumRetryCount": self.restart_retries},
         }
         if memory_mb:
             options["mem_limit"] = f"{memory_mb}m"
         if cpus:
             options["nano_cpus"] = int(cpus * 1e9)
         container = await self._run(client, artifact, port, options, log)
-        try:
-            container, listen = await self._wait_healthy(
-                client, container, artifact, port, options, log
-            )
-        except BaseException:
-            await asyncio.to_thread(engine.remove, container)
-            raise
+        container, listen = await self._wait_healthy(
+            client, container, artifact, port, options, log
+        )
+        # Only a healthy agent is restarted by the engine: a crash while starting is reported
+        # with its real exit code instead of being retried.
+        policy = {"Name": "on-failure", "MaximumRetryCount": self.restart_retries}
+        if not await asyncio.to_thread(engine.set_restart_policy, container, policy):
+            await log("this engine cannot change a restart policy; the agent is not restarted")
         deployment = self._deployment(container, artifact)
         deployment.extra["listen_port"] = listen
         await log(f"{spec.slug} answers at {deployment.endpoints[0]} (container {name})")
@@ -264,10 +273,33 @@ class DockerRuntime:
         options: dict[str, Any],
         log: LogSink,
     ) -> tuple[Container, int]:
-        """Wait for an agent card; follows an agent that ignores ``$PORT`` to its own port."""
+        """Wait for an agent card; follows an agent that ignores ``$PORT`` to its own port.
+
+        On failure the container (or its replacement) is removed. Returns the healthy
+        container and the port it listens on inside.
+        """
         deadline = time.monotonic() + self.start_timeout
+        try:
+            try:
+                await self._wait_loop(container, port, deadline, may_move=True)
+                return container, port
+            except _Moved as moved:
+                await log(f"the agent ignores PORT={port} and listens on {moved.port}")
+                # Ports are published at creation: replace the container.
+                await asyncio.to_thread(engine.remove, container)
+                options = {**options, "name": options["name"] + "-p"}
+                container = await self._run(client, image, moved.port, options, log)
+                await self._wait_loop(container, moved.port, deadline, may_move=False)
+                return container, moved.port
+        except BaseException:
+            await asyncio.to_thread(engine.remove, container)
+            raise
+
+    async def _wait_loop(
+        self, container: Container, port: int, deadline: float, *, may_move: bool
+    ) -> None:
         started = time.monotonic()
-        moved = False
+        probed = False
         async with httpx.AsyncClient(timeout=3.0, trust_env=False) as http:
             while time.monotonic() < deadline:
                 await asyncio.to_thread(container.reload)
@@ -282,33 +314,32 @@ class DockerRuntime:
                     )
                 endpoint = engine.published_endpoint(container)
                 if endpoint and await _answers(http, endpoint):
-                    return container, port
-                if time.monotonic() - started > 2.0 and not moved:
-                    listeners = await asyncio.to_thread(
-                        engine.exec_output, container, ["cat", *PROC_FILES]
-                    )
-                    found = parse_proc_net_tcp(listeners or "")
-                    if found and all(x.port != port for x in found):
-                        reachable = [x for x in found if not x.loopback_only]
-                        if not reachable:
-                            where = ", ".join(f"{x.host}:{x.port}" for x in found)
-                            raise await self._start_failure(
-                                container,
-                                f"listens only on its container's loopback ({where}), which "
-                                f"nothing outside the container reaches; make it bind "
-                                f"0.0.0.0:$PORT (PORT={port})",
-                            )
-                        other = reachable[0].port
-                        await log(f"the agent ignores PORT={port} and listens on {other}")
-                        # Ports are published at creation: replace the container.
-                        await asyncio.to_thread(engine.remove, container)
-                        options = {**options, "name": options["name"] + "-p"}
-                        container = await self._run(client, image, other, options, log)
-                        port, moved = other, True
+                    return
+                if time.monotonic() - started > 2.0 and not probed:
+                    probed = True  # once: a server binds its port within seconds or not at all
+                    await self._check_listeners(container, port, may_move=may_move)
                 await asyncio.sleep(0.25)
         raise await self._start_failure(
             container, f"did not answer {CARD_PATHS[0]} within {self.start_timeout:.0f}s"
         )
+
+    async def _check_listeners(self, container: Container, port: int, *, may_move: bool) -> None:
+        """Raise when the agent listens, but not on ``port`` where the platform can reach it."""
+        text = await asyncio.to_thread(engine.exec_output, container, ["cat", *PROC_FILES])
+        # 127.0.0.11 is the engine's DNS resolver inside the container's namespace.
+        found = [x for x in parse_proc_net_tcp(text or "") if x.host != ENGINE_DNS]
+        if not found or any(x.port == port for x in found):
+            return
+        reachable = [x for x in found if not x.loopback_only]
+        if not reachable:
+            where = ", ".join(f"{x.host}:{x.port}" for x in found)
+            raise await self._start_failure(
+                container,
+                f"listens only on its container's loopback ({where}), which nothing outside "
+                f"the container reaches; make it bind 0.0.0.0:$PORT (PORT={port})",
+            )
+        if may_move:
+            raise _Moved(reachable[0].port)
 
     async def _start_failure(self, container: Container, what: str) -> BuildFailed:
         tail = await asyncio.to_thread(engine.log_lines, container, 40)

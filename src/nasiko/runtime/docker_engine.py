@@ -218,6 +218,15 @@ def run_container(client: DockerClient, image: str, **options: Any) -> Container
         ) from exc
 
 
+def set_restart_policy(container: Container, policy: dict[str, Any]) -> bool:
+    """False when the engine cannot update a container's restart policy."""
+    try:
+        container.update(restart_policy=policy)
+    except sdk().errors.APIError:
+        return False
+    return True
+
+
 def get_container(client: DockerClient, ref: str) -> Container | None:
     try:
         return client.containers.get(ref)
