@@ -49,6 +49,16 @@ def backend_settings(backend: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     if backend == "sqlite":
         yield {}
         return
+    yield from _server_backend()
+
+
+@pytest.fixture
+def server_backend() -> Iterator[dict[str, Any]]:
+    """PostgreSQL + Redis only, for tests of server mode (several processes)."""
+    yield from _server_backend()
+
+
+def _server_backend() -> Iterator[dict[str, Any]]:
     name = asyncio.run(create_pg_database(PG_ADMIN_URL))
     redis_url = f"{REDIS_URL}/{_REDIS_DB}"
     r = redis.Redis.from_url(redis_url)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "nasiko"
 EDGES = {"api", "gateway", "router", "worker", "web", "cli"}
-LOWER = {"core", "storage", "runtime", "a2a", "integrations"}
+LOWER = {"core", "storage", "runtime", "a2a", "integrations", "observability"}
 
 
 def _imports(path: Path) -> list[tuple[str, bool]]:

@@ -82,6 +82,10 @@ def build_listeners(svc: Services, names: list[str]) -> list[Listener]:
         from nasiko.gateway.app import create_app as gateway_app
 
         out.append(Listener("gateway", s.gateway.host, s.gateway.port, gateway_app(svc)))
+    if "otlp" in names:
+        from nasiko.api.routes.otlp import create_otlp_app
+
+        out.append(Listener("otlp", s.api.host, s.observability.otlp_port, create_otlp_app(svc)))
     if "router" in names:
         from nasiko.router.app import create_app as router_app
 
@@ -92,8 +96,11 @@ def build_listeners(svc: Services, names: list[str]) -> list[Listener]:
 def bind(lst: Listener) -> socket.socket:
     """Bind before serving, so a taken port is a clear error rather than uvicorn's exit."""
     family = socket.AF_INET6 if ":" in lst.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # asyncio only disables Nagle on accepted sockets of an IPPROTO_TCP listener; without it
+    # every small response waits for the peer's delayed ACK (~40 ms).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((lst.host, lst.port))
     except OSError as exc:
@@ -113,9 +120,14 @@ async def serve(
     *,
     on_ready: Callable[[Services, list[Listener]], None] | None = None,
     stop: asyncio.Event | None = None,
+    global_tracer: bool = True,
 ) -> None:
     stop = stop or asyncio.Event()
     async with open_services(settings, ensure_admin="api" in names) as svc:
+        from nasiko.observability.selftrace import setup_tracing
+
+        # Tests run several platforms in one process: only a real one owns the global provider.
+        setup_tracing(svc, set_global=global_tracer)
         listeners = build_listeners(svc, names)
         servers = [
             _Server(

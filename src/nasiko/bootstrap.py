@@ -141,6 +141,7 @@ async def open_services(
             gateway_url=settings.gateway_url,
         )
         auth.agent_resolver = registry.resolve_agent_token
+        auth.events = users.events = events
         view = MemoryRegistryView(storage.registry, events)
         await view.start()
         stack.push_async_callback(view.close)
@@ -185,6 +186,10 @@ async def open_services(
             callback_url=f"{settings.api_url}/api/v1/auth/github/callback",
         )
         wire_deploy(svc, stack)
+        from nasiko.observability.wiring import register as register_observability
+
+        register_observability(svc)
+        wire_chat(svc)
         if ensure_admin:
             svc.generated_admin_password = await users.ensure_admin(
                 username=settings.admin_username,
@@ -237,6 +242,7 @@ def wire_deploy(svc: Services, stack: contextlib.AsyncExitStack) -> None:
             github_api_url=s.github.api_url,
             otel_auto=s.runtime.otel_auto_instrument,
             health_timeout=s.worker.health_timeout,
+            lease_seconds=s.worker.lease_seconds,
         ),
         uploads=svc.storage.uploads,
         registry=svc.registry,
@@ -271,3 +277,18 @@ def wire_deploy(svc: Services, stack: contextlib.AsyncExitStack) -> None:
     svc.extensions["uploads"] = uploads
     svc.extensions["lifecycle"] = lifecycle
     svc.extensions.setdefault("job_handlers", {})[JOB_KIND] = pipeline.handle
+
+
+def wire_chat(svc: Services) -> None:
+    """The chat store (the gateway's chat-log sink), the router index and the chat service."""
+    from nasiko.core.chat.log import ChatLogStore
+    from nasiko.core.chat.service import ChatService
+    from nasiko.core.routing.service import RouterService
+
+    s = svc.settings
+    router = RouterService(svc.registry_view, threshold=s.router.threshold)
+    svc.extensions["router_service"] = router
+    svc.extensions["chat_log_sink"] = ChatLogStore(svc.storage.chat, svc.cache)
+    svc.extensions["chat"] = ChatService(
+        repo=svc.storage.chat, registry=svc.registry, router=router, cache=svc.cache,
+        gateway_url=s.gateway_url, timeout=s.gateway.request_timeout)

@@ -90,3 +90,14 @@ class BuildFailed(NasikoError):
 
 class ConfigurationError(NasikoError):
     code = "configuration_error"
+
+
+def error_for(code: str, message: str, details: Any = None) -> NasikoError:
+    """Rebuilds an error from its code (e.g. one carried inside a stream event)."""
+    todo: list[type[NasikoError]] = [NasikoError]
+    while todo:
+        cls = todo.pop()
+        if cls.code == code and cls is not RateLimited:
+            return cls(message, details=details)
+        todo += cls.__subclasses__()
+    return NasikoError(message, details=details, code=code)

@@ -94,6 +94,9 @@ class WorkerSettings(BaseModel):
         60.0, description="A job unacknowledged this long is claimed by another worker."
     )
     health_timeout: float = Field(120.0, description="Seconds an agent has to become healthy.")
+    lease_seconds: float = Field(
+        30.0, description="A deploy whose worker stops renewing its lease this long is retried."
+    )
     build_timeout: float = Field(900.0, description="Seconds a build may take.")
 
 

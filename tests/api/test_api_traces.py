@@ -8,18 +8,18 @@ import httpx
 import pytest
 
 from nasiko.api.app import create_app
-from nasiko.api.routes import otlp, traces
+from nasiko.api.routes import otlp
 from nasiko.bootstrap import Services
 from nasiko.core.observability.service import TraceService
-from nasiko.observability.testing import encode, new_trace_id, span
 from nasiko.observability.wiring import register
+from nasiko.testing.otlp import encode, new_trace_id, span
 from nasiko.testing.platform import api_login
 
 
 @pytest.fixture
 async def client(svc: Services) -> AsyncIterator[httpx.AsyncClient]:
     service = register(svc)
-    app = create_app(svc, extra_routers=[traces.router])
+    app = create_app(svc)
     app.include_router(otlp.router)
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5555))
     async with httpx.AsyncClient(transport=transport, base_url="http://nasiko.test") as c:

@@ -16,7 +16,7 @@ their own rather than the gateway's forwarding client.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ from nasiko.a2a.cards import normalize_card, parse_card_proto
 from nasiko.a2a.fetch import fetch_card
 from nasiko.errors import InvalidInput, Unavailable, UpstreamTimeout
 
-__all__ = ["AgentReply", "ReplyEvent", "send_text", "stream_text"]
+__all__ = ["AgentReply", "ReplyCollector", "ReplyEvent", "send_text", "stream_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,43 @@ class AgentReply:
     task_id: str | None
     context_id: str | None
     events: list[ReplyEvent] = field(default_factory=list)
+
+
+class ReplyCollector:
+    """Assembles events into the reply a blocking call would have given."""
+
+    def __init__(self, *, task_id: str | None = None, context_id: str | None = None) -> None:
+        self.events: list[ReplyEvent] = []
+        self.artifacts: dict[str, str] = {}
+        self.status_text = ""
+        self.message_text: str | None = None
+        self.state = "unknown"
+        self.task_id = task_id
+        self.context_id = context_id
+
+    def add(self, event: ReplyEvent) -> None:
+        self.events.append(event)
+        self.task_id = event.task_id or self.task_id
+        self.context_id = event.context_id or self.context_id
+        if event.kind == "message":
+            self.message_text, self.state = event.text, "message"
+        elif event.kind == "artifact":
+            key = event.artifact_id or ""
+            self.artifacts[key] = (self.artifacts.get(key, "") if event.append else "") + event.text
+        else:
+            self.state = event.state or self.state
+            self.status_text = event.text or self.status_text
+
+    @property
+    def text(self) -> str:
+        if self.message_text is not None:
+            return self.message_text
+        if self.artifacts:
+            return "\n".join(v for v in self.artifacts.values() if v)
+        return self.status_text
+
+    def reply(self) -> AgentReply:
+        return AgentReply(self.text, self.state, self.task_id, self.context_id, self.events)
 
 
 def _state_name(value: int) -> str:
@@ -141,6 +178,8 @@ async def stream_text(
     task_id: str | None = None,
     metadata: Mapping[str, Any] | None = None,
     timeout: float = 60.0,  # noqa: ASYNC109 - handed to the SDK per call
+    files: Sequence[tuple[str, str, bytes]] = (),
+    message_id: str | None = None,
 ) -> AsyncIterator[ReplyEvent]:
     """Send `text` to an agent (a card dict, or a base URL to fetch the card from).
 
@@ -157,10 +196,12 @@ async def stream_text(
     factory = ClientFactory(
         ClientConfig(httpx_client=client, streaming=stream, supported_protocol_bindings=[binding])
     )
+    parts = [pb.Part(text=text)] if text else []
+    parts += [pb.Part(raw=data, filename=name, media_type=mime) for name, mime, data in files]
     message = pb.Message(
-        message_id=uuid.uuid4().hex,
+        message_id=message_id or uuid.uuid4().hex,
         role=pb.Role.ROLE_USER,
-        parts=[pb.Part(text=text)],
+        parts=parts,
         context_id=context_id or "",
         task_id=task_id or "",
     )
@@ -199,14 +240,11 @@ async def send_text(
     task_id: str | None = None,
     metadata: Mapping[str, Any] | None = None,
     timeout: float = 60.0,  # noqa: ASYNC109 - handed to the SDK per call
+    files: Sequence[tuple[str, str, bytes]] = (),
+    message_id: str | None = None,
 ) -> AgentReply:
     """Send `text` and collect the whole reply (streamed chunks are joined in order)."""
-    events: list[ReplyEvent] = []
-    artifacts: dict[str, str] = {}
-    status_text = ""
-    message_text: str | None = None
-    state = "unknown"
-    ids: tuple[str | None, str | None] = (task_id, context_id)
+    collector = ReplyCollector(task_id=task_id, context_id=context_id)
     async for event in stream_text(
         target,
         text,
@@ -218,21 +256,8 @@ async def send_text(
         task_id=task_id,
         metadata=metadata,
         timeout=timeout,
+        files=files,
+        message_id=message_id,
     ):
-        events.append(event)
-        ids = (event.task_id or ids[0], event.context_id or ids[1])
-        if event.kind == "message":
-            message_text, state = event.text, "message"
-        elif event.kind == "artifact":
-            key = event.artifact_id or ""
-            artifacts[key] = (artifacts.get(key, "") if event.append else "") + event.text
-        else:
-            state = event.state or state
-            status_text = event.text or status_text
-    if message_text is not None:
-        reply = message_text
-    elif artifacts:
-        reply = "\n".join(v for v in artifacts.values() if v)
-    else:
-        reply = status_text
-    return AgentReply(reply, state, ids[0], ids[1], events)
+        collector.add(event)
+    return collector.reply()

@@ -16,15 +16,20 @@ from nasiko.api.routes import (
     access,
     audit,
     auth,
+    chat,
     github_auth,
     lifecycle,
+    otlp,
     registries,
     search,
+    traces,
     uploads,
     users,
 )
 from nasiko.asgi import RequestIdMiddleware, health_payload
 from nasiko.bootstrap import Services
+from nasiko.observability.metrics import metrics_app
+from nasiko.observability.selftrace import TracingMiddleware
 
 API_PREFIX = "/api/v1"
 
@@ -50,7 +55,10 @@ def create_app(svc: Services, *, extra_routers: list[APIRouter] | None = None) -
     app.add_middleware(RequestIdMiddleware)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, github_auth, users, audit, registries, access, search, uploads, lifecycle):
+    for module in (
+        auth, github_auth, users, audit, registries, access, search, uploads, lifecycle, traces,
+        chat,
+    ):
         api.include_router(module.router)
     for extra in extra_routers or []:
         api.include_router(extra)
@@ -72,6 +80,11 @@ def create_app(svc: Services, *, extra_routers: list[APIRouter] | None = None) -
         )
 
     app.include_router(api)
+    app.include_router(otlp.router)  # OTLP/HTTP lives at the root: POST /v1/traces
+    app.mount("/metrics", metrics_app())
+    app.add_middleware(
+        TracingMiddleware, provider=svc.extensions.get("tracer_provider"), component="api"
+    )
 
     @app.get("/healthz", tags=["platform"])
     async def healthz() -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import threading
 import urllib.parse
@@ -93,10 +94,9 @@ def logout() -> None:
 
     with state.client() as client:
         if client.tokens.access_token:
-            try:
+            # Forgetting the local credentials is what matters; the server may be gone.
+            with contextlib.suppress(ApiError, PlatformUnreachable):
                 client.post("/auth/logout")
-            except (ApiError, PlatformUnreachable):
-                pass  # forgetting the local credentials is what matters here
     config.clear_credentials(state.api_url.rstrip("/"))
     console.print("Logged out.")
 

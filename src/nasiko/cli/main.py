@@ -6,7 +6,17 @@ import sys
 
 import typer
 
-from nasiko.cli import access, agents, auth, platform, router, search, uploads, users
+from nasiko.cli import (
+    access,
+    agents,
+    auth,
+    observability,
+    platform,
+    router,
+    search,
+    uploads,
+    users,
+)
 from nasiko.cli.context import DEFAULT_API_URL, state
 
 app = typer.Typer(
@@ -55,6 +65,7 @@ uploads.register_commands(agents.app)
 app.add_typer(agents.app, name="agent")
 app.add_typer(search.app, name="search")
 app.add_typer(access.app, name="access")
+app.add_typer(observability.app, name="observability", help="Traces, tokens and cost.")
 app.add_typer(router.app, name="router", help="The router: evaluate ranking quality.")
 
 

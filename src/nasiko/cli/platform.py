@@ -62,9 +62,12 @@ def up(
             f"[bold]Nasiko is running[/bold] (embedded mode, data in {settings.data_dir.resolve()})"
         ]
         for lst in listeners:
-            label = {"api": "API + web UI", "gateway": "A2A gateway", "router": "Router"}.get(
-                lst.name, lst.name
-            )
+            label = {
+                "api": "API + web UI",
+                "gateway": "A2A gateway",
+                "router": "Router",
+                "otlp": "OTLP/HTTP",
+            }.get(lst.name, lst.name)
             lines.append(f"  {label:<14} http://{lst.host}:{lst.port}")
         lines.append(f"  {'API docs':<14} http://{settings.api.host}:{settings.api.port}/docs")
         if svc.generated_admin_password:
@@ -80,7 +83,7 @@ def up(
 
     try:
         with single_instance(settings.data_dir):
-            _run(serve(settings, list(COMPONENTS), on_ready=ready))
+            _run(serve(settings, [*COMPONENTS, "otlp"], on_ready=ready))
     except NasikoError as exc:
         fail(exc.message)
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from nasiko.core.audit import AuditService
 from nasiko.core.models import Principal, TokenRecord, User, utcnow
-from nasiko.core.ports import Cache, TokenRepo, UserRepo
+from nasiko.core.ports import Cache, Event, EventBus, TokenRepo, UserRepo
 from nasiko.core.security import (
     AGENT_TOKEN_PREFIX,
     API_TOKEN_PREFIX,
@@ -63,6 +63,12 @@ class AuthService:
         self.max_failures = max_failures
         self.lockout_seconds = lockout_seconds
         self.agent_resolver: AgentTokenResolver | None = None
+        # Set by bootstrap: tells gateways (every replica) to drop cached authentications.
+        self.events: EventBus | None = None
+
+    async def _revoked(self, user_id: str) -> None:
+        if self.events is not None:
+            await self.events.publish(Event("auth", "credentials.revoked", {"user_id": user_id}))
 
     # ----------------------------------------------------------------- login and sessions
 
@@ -157,6 +163,7 @@ class AuthService:
     async def logout(self, principal: Principal) -> None:
         if principal.token_id:
             await self.tokens.revoke(principal.token_id)
+            await self._revoked(principal.id)
         await self.audit.record(
             "logout", actor=principal, target_type="user", target_id=principal.id
         )
@@ -204,6 +211,7 @@ class AuthService:
         ):
             raise NotFound(f"no API token '{token_id}'")
         await self.tokens.revoke(record.id)
+        await self._revoked(record.user_id)
         await self.audit.record(
             "token.revoked", actor=principal, target_type="token", target_id=record.id
         )

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from nasiko.core.audit import AuditService
 from nasiko.core.models import Page, Principal, Role, User, utcnow
-from nasiko.core.ports import TokenRepo, UserRepo
+from nasiko.core.ports import Event, EventBus, TokenRepo, UserRepo
 from nasiko.core.security import hash_password, verify_password
 from nasiko.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 
@@ -50,6 +50,11 @@ class UserService:
         self.tokens = tokens
         self.audit = audit
         self.allow_registration = allow_registration
+        self.events: EventBus | None = None  # set by bootstrap; see AuthService.events
+
+    async def _revoked(self, user_id: str) -> None:
+        if self.events is not None:
+            await self.events.publish(Event("auth", "credentials.revoked", {"user_id": user_id}))
 
     async def create(
         self,
@@ -129,6 +134,7 @@ class UserService:
         if user.id == actor.id:
             raise InvalidInput("you cannot delete your own account")
         await self.users.delete(user.id)
+        await self._revoked(user.id)
         await self.audit.record(
             "user.deleted",
             actor=actor,
@@ -145,6 +151,7 @@ class UserService:
         updated = await self.users.update(user.id, is_active=active)
         if not active:
             await self.tokens.revoke_all(user.id)
+            await self._revoked(user.id)
         await self.audit.record(
             "user.activated" if active else "user.deactivated",
             actor=actor,
@@ -168,6 +175,7 @@ class UserService:
         await self.users.update(actor.id, password_hash=await hash_password(new))
         # Other sessions end: whoever knew the old password must log in again.
         await self.tokens.revoke_all(actor.id, "refresh")
+        await self._revoked(actor.id)
         await self.audit.record(
             "user.password_changed",
             actor=actor,

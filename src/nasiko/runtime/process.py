@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import re
 import sysconfig
 import time
@@ -226,7 +227,30 @@ class ProcessRuntime:
         with agent.log_path.open("a", encoding="utf-8") as fh:
             fh.write(f"[nasiko {stamp}] {message}\n")
 
+    def _pidfile(self, spec: AgentSpec) -> Path:
+        return self.data_dir / "pids" / f"{spec.slug}-v{spec.version}.json"
+
+    async def _kill_leftover(self, spec: AgentSpec) -> None:
+        """A process of this agent version left by a worker that died before recording it."""
+        path = self._pidfile(spec)
+        try:
+            recorded = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return
+        pid = recorded.get("pid")
+        if isinstance(pid, int) and procutil.same_process(pid, recorded):
+            await procutil.kill_tree(pid, grace=self.stop_grace)
+        path.unlink(missing_ok=True)
+
+    def _write_pidfile(self, agent: _Agent) -> None:
+        path = self._pidfile(agent.spec)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ident = procutil.identity(self._pid(agent)) or {}
+        path.write_text(json.dumps({"pid": self._pid(agent), **ident}, default=str))
+
     async def _spawn(self, agent: _Agent) -> None:
+        if agent.restarts == 0 and agent.attempts == 0:
+            await self._kill_leftover(agent.spec)
         logfile.rotate_if_large(agent.log_path)
         self._note(agent, f"$ {' '.join(agent.argv)}")
         with agent.log_path.open("ab") as out:
@@ -247,6 +271,7 @@ class ProcessRuntime:
                     details={"command": agent.argv, "cwd": str(agent.cwd)},
                 ) from exc
         agent.started_at = time.monotonic()
+        self._write_pidfile(agent)
 
     async def _wait_listening(self, agent: _Agent, log: LogSink) -> int:
         """The port the agent's process tree listens on; ``$PORT`` preferred."""

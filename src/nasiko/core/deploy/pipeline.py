@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -160,7 +162,7 @@ class DeployPipeline:
         self.runtimes = runtimes
 
     async def handle(self, job: Job) -> None:
-        await self.run(job.payload["upload_id"], worker=job.payload.get("_worker", "worker"))
+        await self.run(job.payload["upload_id"], worker=f"{socket.gethostname()}-{os.getpid()}")
 
     async def run(self, upload_id: str, *, worker: str) -> None:
         owner = f"{worker}:{uuid.uuid4().hex[:8]}"

@@ -9,10 +9,11 @@ from nasiko.storage.crypto import KeyRing
 from nasiko.storage.sql import migrate
 from nasiko.storage.sql.engine import create_engine
 from nasiko.storage.sql.repos.audit import SqlAuditRepo
+from nasiko.storage.sql.repos.chat import SqlChatRepo
 from nasiko.storage.sql.repos.credentials import SqlCredentialRepo
 from nasiko.storage.sql.repos.registry import SqlRegistryRepo
-from nasiko.storage.sql.repos.uploads import SqlUploadRepo
 from nasiko.storage.sql.repos.tokens import SqlTokenRepo
+from nasiko.storage.sql.repos.uploads import SqlUploadRepo
 from nasiko.storage.sql.repos.users import SqlUserRepo
 
 
@@ -26,6 +27,7 @@ class SqlStorage:
         self.credentials = SqlCredentialRepo(engine, keyring)
         self.registry = SqlRegistryRepo(engine)
         self.uploads = SqlUploadRepo(engine)
+        self.chat = SqlChatRepo(engine)
 
     @classmethod
     def open(cls, url: str, keyring: KeyRing) -> SqlStorage:

@@ -138,3 +138,10 @@ class SqlUploadRepo:
                 .all()
             )
         return [Upload.model_validate(dict(r)) for r in rows]
+
+    async def lease_holder(self, upload_id: str) -> str | None:
+        async with self.engine.connect() as conn:
+            value = (
+                await conn.execute(select(uploads.c.lease_owner).where(uploads.c.id == upload_id))
+            ).scalar()
+        return value  # type: ignore[no-any-return]

@@ -155,7 +155,7 @@ class TraceStack:
         import uvicorn
 
         from nasiko.api.app import create_app
-        from nasiko.api.routes import otlp, traces
+        from nasiko.api.routes import otlp
         from nasiko.bootstrap import open_services
         from nasiko.observability.wiring import register
         from nasiko.testing.serving import bind_socket, socket_url
@@ -164,7 +164,7 @@ class TraceStack:
         self._stop = asyncio.Event()
         async with open_services(self.settings) as svc:
             register(svc, flush_interval=0.05)
-            app = create_app(svc, extra_routers=[traces.router])
+            app = create_app(svc)
             app.include_router(otlp.router)
             apps = [app, otlp.create_otlp_app(svc)]
             socks = [bind_socket("127.0.0.1", 0) for _ in apps]
