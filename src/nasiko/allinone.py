@@ -154,7 +154,7 @@ async def serve(
             for srv, lst, sock in zip(servers, listeners, sockets, strict=True)
         ]
         if "worker" in names:
-            from nasiko.worker.loop import run_worker, run_housekeeping
+            from nasiko.worker.loop import run_housekeeping, run_worker
 
             tasks.append(asyncio.create_task(run_worker(svc, stop), name="worker"))
             tasks.append(asyncio.create_task(run_housekeeping(svc, stop), name="housekeeping"))

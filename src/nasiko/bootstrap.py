@@ -290,5 +290,10 @@ def wire_chat(svc: Services) -> None:
     svc.extensions["router_service"] = router
     svc.extensions["chat_log_sink"] = ChatLogStore(svc.storage.chat, svc.cache)
     svc.extensions["chat"] = ChatService(
-        repo=svc.storage.chat, registry=svc.registry, router=router, cache=svc.cache,
-        gateway_url=s.gateway_url, timeout=s.gateway.request_timeout)
+        repo=svc.storage.chat,
+        registry=svc.registry,
+        router=router,
+        cache=svc.cache,
+        gateway_url=s.gateway_url,
+        timeout=s.gateway.request_timeout,
+    )

@@ -2,8 +2,8 @@
 
 Sources, highest priority first: keyword arguments, environment variables (``NASIKO_*``; nested
 groups use ``__``, e.g. ``NASIKO_GATEWAY__PORT``; plus the plain ``DATABASE_URL`` and
-``REDIS_URL``), a ``nasiko.toml`` file (path from ``NASIKO_CONFIG_FILE``, default ``./nasiko.toml``),
-then the defaults below. This module imports no other nasiko module.
+``REDIS_URL``), a ``nasiko.toml`` file (path from ``NASIKO_CONFIG_FILE``, default
+``./nasiko.toml``), then the defaults below. This module imports no other nasiko module.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def test_stream_broken_by_a_dying_agent_is_marked_partial(chat_env: dict[str, An
         admin.post("/registries", json={"url": agent.url, "visibility": "public"})
         session = user.post("/chat/sessions", json={"agent": "fragile"})
         events = []
-        for event, data in iter_sse(
+        for event, _data in iter_sse(
             user.stream_lines(
                 "POST",
                 f"/chat/sessions/{session['id']}/messages",

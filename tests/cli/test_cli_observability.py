@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from nasiko.cli import observability
 from nasiko.cli.main import app as nasiko_app
 from nasiko.cli.main import main_options
-from nasiko.observability.testing import TraceStack, encode, new_trace_id, span
+from nasiko.testing.otlp import TraceStack, encode, new_trace_id, span
 from nasiko.testing.platform import make_settings
 
 

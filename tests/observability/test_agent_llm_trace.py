@@ -27,10 +27,10 @@ from starlette.applications import Starlette
 from nasiko.core.models import Principal
 from nasiko.core.observability.models import Visibility
 from nasiko.observability.selftrace import TracingMiddleware, setup_tracing
-from nasiko.observability.testing import TraceStack
 from nasiko.settings import Settings
 from nasiko.testing.agents import build_echo_card, serve_asgi
 from nasiko.testing.fake_llm import FakeLLM, count_tokens
+from nasiko.testing.otlp import TraceStack
 
 MODEL = "gpt-4o-mini"
 AGENT_TOKEN = "nsa_llm-agent-identity"

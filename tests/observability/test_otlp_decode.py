@@ -8,7 +8,7 @@ import pytest
 
 from nasiko.errors import InvalidInput, PayloadTooLarge
 from nasiko.observability import otlp
-from nasiko.observability.testing import encode, encode_json, new_trace_id, span
+from nasiko.testing.otlp import encode, encode_json, new_trace_id, span
 
 PB = "application/x-protobuf"
 

@@ -16,8 +16,8 @@ import pytest
 
 from nasiko.core.models import Principal
 from nasiko.core.observability.models import TraceFilter, Visibility
-from nasiko.observability.testing import TraceStack, encode, encode_json, new_trace_id, span
 from nasiko.settings import Settings
+from nasiko.testing.otlp import TraceStack, encode, encode_json, new_trace_id, span
 from nasiko.testing.platform import make_settings
 
 ALL = Visibility(all=True)

@@ -56,7 +56,16 @@ def create_app(svc: Services, *, extra_routers: list[APIRouter] | None = None) -
 
     api = APIRouter(prefix=API_PREFIX)
     for module in (
-        auth, github_auth, users, audit, registries, access, search, uploads, lifecycle, traces,
+        auth,
+        github_auth,
+        users,
+        audit,
+        registries,
+        access,
+        search,
+        uploads,
+        lifecycle,
+        traces,
         chat,
     ):
         api.include_router(module.router)

@@ -94,8 +94,9 @@ class PlatformThread:
                 self.services = svc
                 self._ready.set()
 
-            await serve(self.settings, self.components, on_ready=ready, stop=self._stop,
-                        global_tracer=False)
+            await serve(
+                self.settings, self.components, on_ready=ready, stop=self._stop, global_tracer=False
+            )
 
         try:
             asyncio.run(run())

@@ -11,7 +11,7 @@ from nasiko.core.models import Principal
 from nasiko.core.observability.models import SpanRecord, TraceFilter, Visibility
 from nasiko.core.observability.service import TraceService
 from nasiko.errors import Forbidden, NotFound, Unavailable
-from nasiko.observability.testing import new_trace_id, span
+from nasiko.testing.otlp import new_trace_id, span
 
 ALL = Visibility(all=True)
 NOW = time.time_ns()

@@ -5,7 +5,7 @@ import pytest
 from nasiko.core.observability.prices import PriceTable, default_prices
 from nasiko.core.observability.tree import build_tree
 from nasiko.core.observability.usage import extract_usage
-from nasiko.observability.testing import new_trace_id, span
+from nasiko.testing.otlp import new_trace_id, span
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,7 @@ async def git_clone(
     ref: str | None,
     token: str | None,
     log: LogSink,
-    timeout: float = 300,
+    timeout: float = 300,  # noqa: ASYNC109 - bounds each git command, not the whole call
 ) -> str:
     """Shallow clone (full fetch of ``ref`` when it is a commit); returns the commit id."""
     if dest.exists():

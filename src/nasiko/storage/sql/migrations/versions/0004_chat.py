@@ -33,8 +33,9 @@ def upgrade() -> None:
         sa.Column("updated_at", TS, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_chat_sessions"),
     )
-    op.create_index("ux_chat_sessions_user_context", "chat_sessions", ["user_id", "context_id"],
-                    unique=True)
+    op.create_index(
+        "ux_chat_sessions_user_context", "chat_sessions", ["user_id", "context_id"], unique=True
+    )
     op.create_index("ix_chat_sessions_user_updated", "chat_sessions", ["user_id", "updated_at"])
     op.create_table(
         "chat_messages",
@@ -56,8 +57,9 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_chat_messages"),
     )
-    op.create_index("ux_chat_messages_key", "chat_messages",
-                    ["session_id", "role", "message_key"], unique=True)
+    op.create_index(
+        "ux_chat_messages_key", "chat_messages", ["session_id", "role", "message_key"], unique=True
+    )
     op.create_index("ix_chat_messages_session", "chat_messages", ["session_id", "id"])
 
 
