@@ -10,6 +10,7 @@ from nasiko.cli import (
     access,
     agents,
     auth,
+    chat,
     observability,
     platform,
     router,
@@ -65,6 +66,7 @@ uploads.register_commands(agents.app)
 app.add_typer(agents.app, name="agent")
 app.add_typer(search.app, name="search")
 app.add_typer(access.app, name="access")
+app.add_typer(chat.app, name="chat")
 app.add_typer(observability.app, name="observability", help="Traces, tokens and cost.")
 app.add_typer(router.app, name="router", help="The router: evaluate ranking quality.")
 
