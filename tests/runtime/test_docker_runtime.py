@@ -69,6 +69,8 @@ def docker_host() -> Iterator[str]:
 def engine(docker_host: str) -> Iterator[docker.DockerClient]:
     client = docker.DockerClient(base_url=docker_host, version="auto")
     yield client
+    # Rebuilt tags leave their previous images dangling; keep the engine's disk use bounded.
+    client.images.prune(filters={"dangling": True, "label": "nasiko.managed=true"})
     client.close()
 
 
@@ -336,6 +338,25 @@ async def test_recover_by_label_after_platform_restart(
         await second.stop(fresh)
     finally:
         await second.close()
+
+
+async def test_plain_contract_agent_with_pyproject_and_arg_in_from(
+    runtime: DockerRuntime, tmp_path: Path
+) -> None:
+    """`ARG PY` + `FROM python:${PY}-slim`, `pip install .` (its build backend comes from the
+    wheelhouse too), a shell-form uvicorn CMD, and a card that exists only at run time."""
+    import shutil
+
+    pkg = tmp_path / "plain-agent"
+    shutil.copytree(FIXTURES / "plain-agent", pkg)
+    spec = AgentSpec(agent_id=f"id-{uuid.uuid4().hex[:6]}", slug="plain", version=3, source_dir=pkg)
+    log = Lines()
+    image = await runtime.build(spec, log=log)
+    assert "base image python:3.12-slim -> nasiko/python-base:bookworm" in log.text()
+    dep = await runtime.start(spec, image, log=log)
+    assert dep.extra["container_port"] == 8080  # no EXPOSE, no compose: the default PORT
+    assert await ask(dep.endpoints[0], "docker") == "plain hello, docker"
+    await runtime.stop(dep)
 
 
 # --------------------------------------------------------------------------- start failures

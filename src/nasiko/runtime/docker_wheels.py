@@ -60,6 +60,7 @@ class WheelHouse:
         self.root = Path(root)
         self.python = python or sys.executable
         self.timeout = timeout
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def plan(self, source_dir: Path) -> tuple[str, list[str], list[str], str | None]:
         """(digest, requirement lines, build requirements, origin) for ``source_dir``."""
@@ -82,6 +83,19 @@ class WheelHouse:
         digest, lines, build, origin = self.plan(source_dir)
         if origin is None:
             return None
+        # Two builds of agents with the same requirements share one resolution.
+        async with self._locks.setdefault(digest, asyncio.Lock()):
+            return await self._ensure(digest, source_dir, lines, build, origin, log)
+
+    async def _ensure(
+        self,
+        digest: str,
+        source_dir: Path,
+        lines: list[str],
+        build: list[str],
+        origin: str,
+        log: LogSink,
+    ) -> str:
         folder = self.root / digest
         if (folder / ".complete").is_file():
             await log(f"wheelhouse {digest} is cached ({origin})")
