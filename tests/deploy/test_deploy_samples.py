@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -290,3 +291,38 @@ def test_start_up_sweep_deploys_new_and_changed_folders(tmp_path: Path) -> None:
 
 def _no_pycache(folder: str, names: list[str]) -> list[str]:
     return [n for n in names if n == "__pycache__"]
+
+
+# ---------------------------------------------------------------- docs/agent-contract.md
+
+CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "agent-contract.md"
+
+
+def contract_files() -> dict[str, str]:
+    """The example package of docs/agent-contract.md: each file is a caption then a code block."""
+    found = re.findall(
+        r"^`(hello-agent/[\w./-]+)`\n\n```\w*\n(.*?)^```", CONTRACT.read_text(), re.M | re.S
+    )
+    return dict(found)
+
+
+def test_the_contract_example_deploys_and_answers(admin: NasikoClient, tmp_path: Path) -> None:
+    files = contract_files()
+    assert set(files) == {
+        "hello-agent/src/main.py",
+        "hello-agent/requirements.txt",
+        "hello-agent/Dockerfile",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    done = finished(admin, upload(admin, tmp_path / "hello-agent")["id"])
+    assert done["status"] == "registered", (done["error"], done["steps"])
+    agent = admin.get("/registries/hello-agent")
+    assert ask(agent["endpoints"][0], "Ada") == "hello, Ada"
+
+
+def test_the_contract_names_only_real_settings() -> None:
+    documented = set(re.findall(r"`(NASIKO_[A-Z]+__[A-Z_]+)`", CONTRACT.read_text()))
+    configuration = (CONTRACT.parent / "configuration.md").read_text()
+    assert documented and all(f"`{name}`" in configuration for name in documented), documented
