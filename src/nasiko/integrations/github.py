@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
-from nasiko.errors import Unauthenticated, Unavailable
+from nasiko.errors import InvalidInput, Unauthenticated, Unavailable
+
+_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def next_link(header: str | None) -> str | None:
+    """The ``rel="next"`` URL of a GitHub ``Link`` header, if there is one."""
+    match = _NEXT.search(header or "")
+    return match.group(1) if match else None
 
 
 class GitHubClient:
@@ -96,6 +106,57 @@ class GitHubClient:
                 if primary:
                     user["email"] = primary[0]["email"]
         return user
+
+    def clone_url(self, full_name: str) -> str:
+        """``{web base}/{owner}/{repo}.git``: the web base is the OAuth URL (github.com, a GHE
+        host, or in tests a ``file://`` folder of bare repositories)."""
+        if not REPO_NAME.match(full_name) or ".." in full_name:
+            raise InvalidInput(
+                f"'{full_name}' is not OWNER/REPO", details=[{"field": "repository"}]
+            )
+        return f"{self.oauth_url}/{full_name}.git"
+
+    async def token_user(self, token: str) -> dict[str, Any]:
+        """``GET /user`` for a pasted token; a rejected token is the caller's input error."""
+        resp = await self.api("GET", "/user", token=token)
+        if resp.status_code in (401, 403):
+            raise InvalidInput(
+                "GitHub rejected the token; create a personal access token with the 'repo' "
+                "scope and try again",
+                code="github_token_rejected",
+                details=[{"field": "token"}],
+            )
+        if resp.status_code != 200:
+            raise Unavailable(f"GitHub /user answered HTTP {resp.status_code}")
+        user: dict[str, Any] = resp.json()
+        return user
+
+    async def paginate(
+        self, path: str, *, token: str, params: dict[str, Any] | None = None, max_pages: int = 20
+    ) -> list[Any]:
+        """Every item of a list endpoint, following ``Link: rel="next"`` up to `max_pages`."""
+        items: list[Any] = []
+        url: str | None = path
+        query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
+        for _ in range(max_pages):
+            if url is None:
+                break
+            if url.startswith(self.api_url):
+                url = url[len(self.api_url) :]
+            resp = await self.api("GET", url, token=token, params=query)
+            if resp.status_code in (401, 403):
+                message = resp.json().get("message", "") if resp.content else ""
+                raise InvalidInput(
+                    f"GitHub refused the request ({resp.status_code} {message}); "
+                    "connect again with nasiko github login",
+                    code="github_token_rejected",
+                )
+            if resp.status_code != 200:
+                raise Unavailable(f"GitHub {path} answered HTTP {resp.status_code}")
+            page = resp.json()
+            items.extend(page["items"] if isinstance(page, dict) else page)
+            url, query = next_link(resp.headers.get("link")), None  # next URL carries its query
+        return items
 
     async def close(self) -> None:
         await self._http.aclose()

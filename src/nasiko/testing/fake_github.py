@@ -501,3 +501,42 @@ class FakeGitHub(BackgroundHTTPServer):
 
 def _public(pull: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in pull.items() if not k.startswith("_")}
+
+
+# --- git repositories behind the fake -----------------------------------------------------
+# The fake's clone URLs are `{oauth_url}/{owner}/{repo}.git`. Point the GitHub web base
+# (settings.github.oauth_url) at `file://<root>` and keep bare repositories at
+# `<root>/<owner>/<repo>.git`: git clones them over file:// like it would from github.com.
+
+
+def make_git_repo(
+    root: Any, full_name: str, files_from: Any, *, subdir: str = "", branch: str = "main"
+) -> Any:
+    """A bare repository at ``root/OWNER/REPO.git`` holding a copy of `files_from` (under
+    `subdir` when given), one commit on `branch`. Returns the bare repository's path."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    bare = Path(root) / f"{full_name}.git"
+    work = Path(root) / "_work" / full_name
+    shutil.copytree(Path(files_from), work / subdir if subdir else work, dirs_exist_ok=True)
+    subprocess.run(["git", "init", "-q", "--bare", "-b", branch, str(bare)], check=True)
+    subprocess.run(["git", "init", "-q", "-b", branch], cwd=work, check=True)
+    subprocess.run(["git", "remote", "add", "origin", str(bare)], cwd=work, check=True)
+    commit_all(work, "initial import", branch=branch)
+    return bare
+
+
+def commit_all(work: Any, message: str, *, branch: str = "main") -> str:
+    """Commit everything in the working copy and push it; returns the new commit id."""
+    import subprocess
+
+    ident = ["-c", "user.email=dev@example.org", "-c", "user.name=Dev"]
+    subprocess.run(["git", "add", "-A"], cwd=work, check=True)
+    subprocess.run(["git", *ident, "commit", "-qm", message], cwd=work, check=True)
+    subprocess.run(["git", "push", "-q", "origin", branch], cwd=work, check=True)
+    out = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=work, check=True, capture_output=True, text=True
+    )
+    return out.stdout.strip()
