@@ -38,6 +38,7 @@ from nasiko.storage.sql.tables_registry import (
 
 _AGENT_COLS = [c for c in agents.c if c.name not in ("search_text", "card_original", "deployment")]
 _WORD = re.compile(r"\w+", re.UNICODE)
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def search_fields(card: dict[str, Any], tags: list[str]) -> dict[str, str]:
@@ -161,21 +162,30 @@ class SqlRegistryRepo:
     # ------------------------------------------------------------------ reads
 
     async def get(self, key: str, *, include_deleted: bool = False) -> Agent | None:
-        cond = or_(agents.c.id == key, agents.c.slug == key)
-        where = [cond] if include_deleted else [cond, agents.c.deleted_at.is_(None)]
-        async with self.engine.connect() as conn:
-            row = (
-                (
-                    await conn.execute(
-                        select(*_AGENT_COLS)
-                        .where(*where)
-                        .order_by(agents.c.deleted_at.is_(None).desc())
-                        .limit(1)
-                    )
-                )
-                .mappings()
-                .first()
+        """By id or slug. Two separate lookups, so each one uses its own index."""
+        queries = []
+        if _UUID.match(key):
+            where = [agents.c.id == key]
+            if not include_deleted:
+                where.append(agents.c.deleted_at.is_(None))
+            queries.append(select(*_AGENT_COLS).where(*where))
+        # The live slug is found through the partial unique index; deleted ones only on request.
+        queries.append(
+            select(*_AGENT_COLS).where(agents.c.slug == key, agents.c.deleted_at.is_(None))
+        )
+        if include_deleted:
+            queries.append(
+                select(*_AGENT_COLS)
+                .where(agents.c.slug == key)
+                .order_by(agents.c.deleted_at.desc())
+                .limit(1)
             )
+        row = None
+        async with self.engine.connect() as conn:
+            for query in queries:
+                row = (await conn.execute(query)).mappings().first()
+                if row is not None:
+                    break
         return Agent.model_validate(dict(row)) if row else None
 
     async def get_deployment(self, agent_id: str) -> dict[str, Any] | None:
@@ -199,11 +209,13 @@ class SqlRegistryRepo:
         """SQL for the access rules of core.registry.access (kept in step by the matrix test)."""
         if principal.is_superuser:
             return literal(True)
-        granted = exists().where(
-            grants.c.agent_id == agents.c.id,
-            grants.c.grantee_type == principal.kind,
-            grants.c.grantee_id == principal.id,
-            or_(grants.c.expires_at.is_(None), grants.c.expires_at > utcnow()),
+        # A set the database builds once per query, not a subquery run per shared agent.
+        granted = agents.c.id.in_(
+            select(grants.c.agent_id).where(
+                grants.c.grantee_type == principal.kind,
+                grants.c.grantee_id == principal.id,
+                or_(grants.c.expires_at.is_(None), grants.c.expires_at > utcnow()),
+            )
         )
         conds = [agents.c.visibility == "public", and_(agents.c.visibility == "shared", granted)]
         if principal.kind == "user":
@@ -241,7 +253,8 @@ class SqlRegistryRepo:
         terms = _terms(q) if q else []
         if q and not terms:
             return [], 0
-        base = select(*_AGENT_COLS)
+        # Rank and page on ids only; full rows (with their cards) are read for one page.
+        base = select(agents.c.id)
         if terms:
             if self.sqlite:
                 fts = table("agents_fts", column("agent_id"))
@@ -253,7 +266,7 @@ class SqlRegistryRepo:
                     .select_from(fts)
                     .where(text("agents_fts MATCH :match"))
                 ).subquery("hits")
-                base = select(*_AGENT_COLS, (-sub.c.rank).label("score")).join(
+                base = select(agents.c.id, (-sub.c.rank).label("score")).join(
                     sub, sub.c.agent_id == agents.c.id
                 )
                 score = sub.c.rank
@@ -262,7 +275,7 @@ class SqlRegistryRepo:
                 tsq = func.to_tsquery("english", " | ".join(f"{t}:*" for t in terms))
                 tsv = text("agents.search_tsv")
                 rank = func.ts_rank_cd(tsv, tsq)
-                base = select(*_AGENT_COLS, rank.label("score"))
+                base = select(agents.c.id, rank.label("score"))
                 where.append(text("agents.search_tsv @@ to_tsquery('english', :tsq)"))
                 params = {"tsq": " | ".join(f"{t}:*" for t in terms)}
                 score = rank
@@ -274,12 +287,24 @@ class SqlRegistryRepo:
         query = base.where(*where).order_by(*order).limit(limit).offset(offset)
         async with self.engine.connect() as conn:
             total = int((await conn.execute(count_q, params)).scalar_one())
-            rows = (await conn.execute(query, params)).mappings().all()
+            hits = (await conn.execute(query, params)).mappings().all()
+            ids = [h["id"] for h in hits]
+            full = (
+                {
+                    r["id"]: r
+                    for r in (
+                        await conn.execute(select(*_AGENT_COLS).where(agents.c.id.in_(ids)))
+                    ).mappings()
+                }
+                if ids
+                else {}
+            )
         out = []
-        for r in rows:
-            data = dict(r)
-            s = data.pop("score", None)
-            out.append((Agent.model_validate(data), float(s) if s is not None else None))
+        for h in hits:
+            s = h.get("score")
+            out.append(
+                (Agent.model_validate(dict(full[h["id"]])), float(s) if s is not None else None)
+            )
         return out, total
 
     async def all_live(self) -> list[tuple[Agent, list[Grant]]]:
