@@ -30,12 +30,11 @@ from nasiko.storage.sql.store import SqlStorage
 from nasiko.storage.sql.tables_registry import agents
 from nasiko.testing.platform import PG_ADMIN_URL, create_pg_database, drop_pg_database, pg_url
 
-WORDS = (
-    "weather forecast translate document summarise invoice calendar booking flight hotel "
-    "music playlist recipe fitness stock price news legal contract code review github "
-    "compliance privacy email support ticket sales report chart database query poem story "
-    "image caption travel currency convert tax expense hiring interview"
-).split()
+_PROSE = """weather forecast translate document summarise invoice calendar booking flight hotel
+music playlist recipe fitness stock price news legal contract code review github compliance
+privacy email support ticket sales report chart database query poem story image caption travel
+currency convert tax expense hiring interview"""
+WORDS = _PROSE.split()
 
 
 def card(i: int, rng: random.Random) -> dict[str, Any]:
@@ -114,11 +113,11 @@ async def run_backend(name: str, url: str, sizes: list[int], reads: int) -> list
             async with store.engine.connect() as conn:
                 ids = [r[0] for r in (await conn.execute(select(agents.c.id).limit(500))).all()]
 
-            async def pk() -> None:
+            async def pk(ids: list[str] = ids) -> None:
                 async with store.engine.connect() as conn:
                     await conn.execute(select(agents).where(agents.c.id == rng.choice(ids)))
 
-            async def get() -> None:
+            async def get(size: int = size) -> None:
                 await store.registry.get(f"agent-{rng.randrange(size)}")
 
             async def list_page() -> None:
