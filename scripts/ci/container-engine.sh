@@ -53,14 +53,29 @@ command -v docker >/dev/null 2>&1 || die "no docker client on PATH after install
 # ---------------------------------------------------------------- 2. the engine
 engine_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
+alive() { # a pid that runs (a zombie left by a killed daemon does not count)
+    local state
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
 start_dockerd() { # $1 = storage driver
-    local pidfile=/var/run/docker.pid
-    # A dockerd killed with the previous session leaves its pid file; dockerd refuses to start.
-    if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    local pidfile=/var/run/docker.pid containerd_pid=/var/run/docker/containerd/containerd.pid
+    # A dockerd killed with the previous session leaves its pid files behind: dockerd refuses to
+    # start, and waits for a containerd that is gone.
+    if [ -f "$pidfile" ]; then
+        if alive "$(cat "$pidfile")"; then
+            die "dockerd (pid $(cat "$pidfile")) runs but does not answer on $SOCKET; stop it first"
+        fi
         rm -f "$pidfile"
+    fi
+    if [ -f "$containerd_pid" ] && ! alive "$(cat "$containerd_pid")"; then
+        rm -f "$containerd_pid" /var/run/docker/containerd/containerd.sock \
+            /var/run/docker/containerd/containerd.sock.ttrpc
     fi
     [ -S "$SOCKET" ] && rm -f "$SOCKET"
     mkdir -p "$LOG_DIR"
+    log_offset=$(stat -c %s "$LOG_DIR/dockerd.log" 2>/dev/null || echo 0)
     say "starting dockerd (storage driver $1), log in $LOG_DIR/dockerd.log"
     setsid nohup dockerd \
         --host "unix://$SOCKET" \
@@ -71,7 +86,7 @@ start_dockerd() { # $1 = storage driver
     local i
     for i in $(seq 1 60); do
         engine_up && return 0
-        kill -0 $! 2>/dev/null || return 1
+        alive $! || return 1
         sleep 0.5
     done
     return 1
@@ -81,10 +96,18 @@ if engine_up; then
     say "engine already answers on $DOCKER_HOST"
 else
     if ! start_dockerd overlay2; then
-        say "dockerd did not come up with overlay2; trying vfs"
+        new_log=$(tail -c +"$((log_offset + 1))" "$LOG_DIR/dockerd.log" 2>/dev/null | tail -n 20)
+        # Only a filesystem without overlay support is worth the (slow, disk-hungry) vfs driver.
+        if ! grep -qi overlay <<<"$new_log"; then
+            die "dockerd did not start; its last log lines:
+$new_log"
+        fi
+        say "dockerd cannot use overlay2 here; trying vfs"
         pid=$(cat /var/run/docker.pid 2>/dev/null || true)
-        [ -n "$pid" ] && kill "$pid" 2>/dev/null && sleep 2
-        start_dockerd vfs || die "dockerd did not start; last log lines:
+        if [ -n "$pid" ] && alive "$pid"; then
+            kill "$pid" && sleep 2
+        fi
+        start_dockerd vfs || die "dockerd did not start with vfs either; its last log lines:
 $(tail -n 20 "$LOG_DIR/dockerd.log" 2>/dev/null)"
     fi
 fi
