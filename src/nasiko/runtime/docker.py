@@ -32,14 +32,13 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from nasiko.core.ports import AgentSpec, Deployment, LogSink, RuntimeName, RuntimeState
 from nasiko.errors import BuildFailed
 from nasiko.runtime import docker_engine as engine
+from nasiko.runtime import docker_health as health
 from nasiko.runtime import logfile, procutil
 from nasiko.runtime.docker_context import parse_base_image_map, prepare_context
-from nasiko.runtime.docker_probe import PROC_FILES, parse_proc_net_tcp
+from nasiko.runtime.docker_engine import LABEL_ID, LABEL_MANAGED, LABEL_SLUG, LABEL_VERSION
 from nasiko.runtime.docker_wheels import WheelHouse, WheelServer
 
 if TYPE_CHECKING:
@@ -48,13 +47,7 @@ if TYPE_CHECKING:
 
     from nasiko.settings import Settings
 
-LABEL_ID = "nasiko.agent.id"
-LABEL_SLUG = "nasiko.agent.slug"
-LABEL_VERSION = "nasiko.agent.version"
-LABEL_MANAGED = "nasiko.managed"
-CARD_PATHS = ("/.well-known/agent-card.json", "/.well-known/agent.json")
 HOST_ALIAS = "host.docker.internal"
-ENGINE_DNS = "127.0.0.11"
 _LOOPBACK_URL = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)(?:127\.0\.0\.1|localhost)(?=[:/]|$)")
 _DEFAULT_PORT = 8080
 
@@ -66,14 +59,6 @@ def _safe(slug: str) -> str:
 def image_name(slug: str) -> str:
     """The repository agent images are tagged in: ``nasiko/agent-<slug>:v<version>``."""
     return f"nasiko/agent-{_safe(slug)}"
-
-
-class _Moved(Exception):
-    """The agent listens on another port than the one it was given."""
-
-    def __init__(self, port: int) -> None:
-        super().__init__(port)
-        self.port = port
 
 
 async def _discard(_: str) -> None:
@@ -281,74 +266,27 @@ class DockerRuntime:
         deadline = time.monotonic() + self.start_timeout
         try:
             try:
-                await self._wait_loop(container, port, deadline, may_move=True)
+                await health.wait_loop(
+                    container, port, deadline, may_move=True, timeout_label=self.start_timeout
+                )
                 return container, port
-            except _Moved as moved:
+            except health.Moved as moved:
                 await log(f"the agent ignores PORT={port} and listens on {moved.port}")
                 # Ports are published at creation: replace the container.
                 await asyncio.to_thread(engine.remove, container)
                 options = {**options, "name": options["name"] + "-p"}
                 container = await self._run(client, image, moved.port, options, log)
-                await self._wait_loop(container, moved.port, deadline, may_move=False)
+                await health.wait_loop(
+                    container,
+                    moved.port,
+                    deadline,
+                    may_move=False,
+                    timeout_label=self.start_timeout,
+                )
                 return container, moved.port
         except BaseException:
             await asyncio.to_thread(engine.remove, container)
             raise
-
-    async def _wait_loop(
-        self, container: Container, port: int, deadline: float, *, may_move: bool
-    ) -> None:
-        started = time.monotonic()
-        probed = False
-        async with httpx.AsyncClient(timeout=3.0, trust_env=False) as http:
-            while time.monotonic() < deadline:
-                await asyncio.to_thread(container.reload)
-                state = container.attrs["State"]
-                if (
-                    state["Status"] in ("exited", "dead")
-                    or state.get("Restarting")
-                    or int(container.attrs.get("RestartCount", 0))
-                ):
-                    raise await self._start_failure(
-                        container, f"exited with code {state.get('ExitCode')}"
-                    )
-                endpoint = engine.published_endpoint(container)
-                if endpoint and await _answers(http, endpoint):
-                    return
-                if time.monotonic() - started > 2.0 and not probed:
-                    probed = True  # once: a server binds its port within seconds or not at all
-                    await self._check_listeners(container, port, may_move=may_move)
-                await asyncio.sleep(0.25)
-        raise await self._start_failure(
-            container, f"did not answer {CARD_PATHS[0]} within {self.start_timeout:.0f}s"
-        )
-
-    async def _check_listeners(self, container: Container, port: int, *, may_move: bool) -> None:
-        """Raise when the agent listens, but not on ``port`` where the platform can reach it."""
-        text = await asyncio.to_thread(engine.exec_output, container, ["cat", *PROC_FILES])
-        # 127.0.0.11 is the engine's DNS resolver inside the container's namespace.
-        found = [x for x in parse_proc_net_tcp(text or "") if x.host != ENGINE_DNS]
-        if not found or any(x.port == port for x in found):
-            return
-        reachable = [x for x in found if not x.loopback_only]
-        if not reachable:
-            where = ", ".join(f"{x.host}:{x.port}" for x in found)
-            raise await self._start_failure(
-                container,
-                f"listens only on its container's loopback ({where}), which nothing outside "
-                f"the container reaches; make it bind 0.0.0.0:$PORT (PORT={port})",
-            )
-        if may_move:
-            raise _Moved(reachable[0].port)
-
-    async def _start_failure(self, container: Container, what: str) -> BuildFailed:
-        tail = await asyncio.to_thread(engine.log_lines, container, 40)
-        slug = container.labels.get(LABEL_SLUG, container.name)
-        reason = next((ln for ln in reversed(tail) if ln.strip()), "no output").strip()
-        return BuildFailed(
-            f"{slug} {what} while starting: {reason}",
-            details={"log_tail": tail, "container": container.name},
-        )
 
     def _deployment(self, container: Container, image: str | None) -> Deployment:
         labels = container.labels
@@ -479,20 +417,6 @@ class DockerRuntime:
         if self._client_obj is not None:
             await asyncio.to_thread(self._client_obj.close)
             self._client_obj = None
-
-
-async def _answers(http: httpx.AsyncClient, endpoint: str) -> bool:
-    for path in CARD_PATHS:
-        try:
-            resp = await http.get(endpoint + path)
-        except httpx.HTTPError:
-            return False  # not listening yet (or the proxy has no backend yet)
-        if resp.status_code == 200:
-            try:
-                return isinstance(resp.json(), dict)
-            except ValueError:
-                return False
-    return False
 
 
 def _as_port(value: str | None) -> int | None:

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.containers import Container
 
+LABEL_ID = "nasiko.agent.id"
+LABEL_SLUG = "nasiko.agent.slug"
+LABEL_VERSION = "nasiko.agent.version"
+LABEL_MANAGED = "nasiko.managed"
 _TAIL = 60
 _DONE = object()
 
