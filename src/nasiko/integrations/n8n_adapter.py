@@ -217,6 +217,7 @@ class N8nAdapterApp:
             return
         target = await self.resolve(agent_id) if agent_id else None
         if target is None:
+            self._apps.pop(agent_id, None)  # deleted agents leave no app behind
             await _error(404, "not_found", f"no n8n agent '{agent_id}'")(scope, receive, send)
             return
         cached = self._apps.get(agent_id)

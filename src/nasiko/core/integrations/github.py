@@ -125,7 +125,7 @@ class GitHubService:
     async def status(self, principal: Principal) -> GitHubStatus:
         cred = await self.credentials.get(user_id=principal.id, kind=KIND)
         if cred is None:
-            return GitHubStatus(connected=False)
+            return GitHubStatus(connected=False, source=None)
         meta = cred.meta or {}
         return GitHubStatus(
             connected=True,

@@ -20,12 +20,15 @@ def wire_integrations(
     svc: Any,
     *,
     adapter_url: str | None = None,
-    n8n_timeout: float = 120.0,
+    n8n_timeout: float | None = None,
     trusted_networks: tuple[str, ...] = DEFAULT_TRUSTED,
 ) -> None:
     """`adapter_url`: where the gateway reaches the n8n adapter (default: the API's URL +
-    ``/n8n-agents``); `n8n_timeout`: seconds a workflow may stay silent before its task fails."""
+    ``/n8n-agents``); `n8n_timeout`: seconds a workflow may stay silent before its task fails
+    (default: 90 % of the gateway's request timeout, so the caller gets the task's failure with
+    its reason rather than the gateway's 504)."""
     s = svc.settings
+    timeout = n8n_timeout or max(1.0, s.gateway.request_timeout * 0.9)
     svc.extensions["github_integration"] = GitHubService(
         client=svc.extensions["github"],
         credentials=svc.storage.credentials,
@@ -46,5 +49,5 @@ def wire_integrations(
     )
     svc.extensions["n8n"] = n8n
     svc.extensions["n8n_adapter"] = N8nAdapterApp(
-        n8n.resolve, client, timeout=n8n_timeout, trusted_networks=trusted_networks
+        n8n.resolve, client, timeout=timeout, trusted_networks=trusted_networks
     )
