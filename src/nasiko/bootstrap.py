@@ -243,6 +243,8 @@ def wire_deploy(svc: Services, stack: contextlib.AsyncExitStack) -> None:
             otel_auto=s.runtime.otel_auto_instrument,
             health_timeout=s.worker.health_timeout,
             lease_seconds=s.worker.lease_seconds,
+            max_files=s.api.max_archive_files,
+            max_bytes=s.api.max_archive_bytes,
         ),
         uploads=svc.storage.uploads,
         registry=svc.registry,

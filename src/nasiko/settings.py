@@ -30,6 +30,10 @@ class ApiSettings(BaseModel):
     max_upload_bytes: int = Field(
         200 * 1024 * 1024, description="Largest accepted agent archive upload."
     )
+    max_archive_files: int = Field(10_000, description="Most entries an agent archive may hold.")
+    max_archive_bytes: int = Field(
+        512 * 1024 * 1024, description="Most bytes an agent archive may unpack to (zip bombs)."
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Extra origins allowed to call the API from a browser."
     )
@@ -105,6 +109,16 @@ class RuntimeSettings(BaseModel):
         "process", description="Runtime for agents when an upload does not choose one."
     )
     docker_network: str = Field("agents-net", description="Docker network agents join.")
+    docker_base_images: dict[str, str] = Field(
+        default_factory=dict,
+        description="Base-image substitutions for agent Dockerfiles, e.g. "
+        '{"python:*": "nasiko/python-base:bookworm"} where no registry is reachable.',
+    )
+    docker_wheelhouse: bool = Field(
+        False,
+        description="Build Python dependencies into wheels on the host and install them from "
+        "there during `docker build` (for engines without access to a package index).",
+    )
     otel_auto_instrument: bool = Field(
         True, description="Start Python agents under OpenTelemetry auto-instrumentation."
     )

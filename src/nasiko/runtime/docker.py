@@ -110,13 +110,16 @@ class DockerRuntime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DockerRuntime:
-        """From settings, plus ``NASIKO_RUNTIME_BASE_IMAGE_MAP`` (JSON or ``a=b,c=d``) and
-        ``NASIKO_RUNTIME_DOCKER_WHEELHOUSE=1`` until they have settings fields of their own."""
+        """From settings (``runtime.docker_*``); ``NASIKO_RUNTIME_BASE_IMAGE_MAP`` (JSON or
+        ``a=b,c=d``) adds substitutions from the environment."""
+        images = dict(settings.runtime.docker_base_images)
+        images.update(parse_base_image_map(os.environ.get("NASIKO_RUNTIME_BASE_IMAGE_MAP")) or {})
         return cls(
             settings.data_dir / "docker",
             network=settings.runtime.docker_network,
-            base_images=parse_base_image_map(os.environ.get("NASIKO_RUNTIME_BASE_IMAGE_MAP")),
-            wheelhouse=os.environ.get("NASIKO_RUNTIME_DOCKER_WHEELHOUSE", "") in ("1", "true"),
+            base_images=images or None,
+            wheelhouse=settings.runtime.docker_wheelhouse
+            or os.environ.get("NASIKO_RUNTIME_DOCKER_WHEELHOUSE", "") in ("1", "true"),
             build_timeout=settings.worker.build_timeout,
             start_timeout=settings.worker.health_timeout,
         )

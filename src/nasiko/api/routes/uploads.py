@@ -43,6 +43,7 @@ async def _multipart_file(request: Request) -> tuple[str, AsyncIterator[bytes]]:
 
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     request.state.upload_fields = fields
+    request.state.upload_form = form
     return upload.filename or "upload", chunks()
 
 
@@ -68,15 +69,18 @@ async def create_upload(request: Request, principal: CurrentPrincipal, svc: Serv
     filename, chunks = await _multipart_file(request)
     fields = request.state.upload_fields
     tags = [t for t in (fields.get("tags") or "").split(",") if t.strip()] or None
-    return await service.from_archive(
-        principal,
-        filename=filename,
-        chunks=chunks,
-        slug=fields.get("slug") or None,
-        runtime=fields.get("runtime") or None,
-        visibility=fields.get("visibility") or "private",
-        tags=tags,
-    )
+    try:
+        return await service.from_archive(
+            principal,
+            filename=filename,
+            chunks=chunks,
+            slug=fields.get("slug") or None,
+            runtime=fields.get("runtime") or None,
+            visibility=fields.get("visibility") or "private",
+            tags=tags,
+        )
+    finally:
+        await request.state.upload_form.close()  # the spooled temporary file goes with it
 
 
 @router.get("", response_model=Page[Upload])

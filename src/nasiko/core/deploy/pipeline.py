@@ -29,6 +29,7 @@ from nasiko.core.packaging import extract_archive, inspect_package
 from nasiko.core.packaging.validate import PackageInfo
 from nasiko.core.ports import AgentSpec, Deployment, Event, EventBus, Job, Runtime
 from nasiko.core.registry.service import RegistryService
+from nasiko.core.security import hash_token
 from nasiko.errors import (
     BuildFailed,
     Conflict,
@@ -207,6 +208,8 @@ class DeployPipeline:
         if dep and up.status != "registered":
             with contextlib.suppress(NasikoError):
                 await self.runtimes(up.runtime).stop(deployment_from_json(dep))
+        if up.agent_id and (up.result or {}).get("token_hash"):
+            await self.registry.retire_agent_tokens(up.agent_id, only=up.result["token_hash"])
         up.status, up.error, up.finished_at = "failed", message, utcnow()
         await run.save()
 
@@ -318,7 +321,9 @@ class DeployPipeline:
         if version is None:
             version = await self.registry.repo.next_version(up.agent_id) if existing else 1
             up.result["version"] = version
-        token = await self.registry.issue_agent_token_for(up.agent_id)
+        # The running version keeps its token until this one is registered (blue/green).
+        token = await self.registry.issue_agent_token_for(up.agent_id, keep_previous=True)
+        up.result["token_hash"] = hash_token(token)
         env = {
             **info.env,
             **agent_env(self.cfg, agent_id=up.agent_id, slug=up.slug, version=version, token=token),
@@ -433,6 +438,7 @@ class DeployPipeline:
                 # The new version is healthy: only now is the old one stopped.
                 with contextlib.suppress(NasikoError):
                     await self.runtimes(previous["runtime"]).stop(deployment_from_json(previous))
+        await self.registry.retire_agent_tokens(up.agent_id, keep=up.result.get("token_hash"))
         await out(
             f"registered as {up.slug} v{spec.version}; gateway URL "
             f"{self.cfg.gateway_url}/agents/{up.slug}"

@@ -415,16 +415,28 @@ class RegistryService:
 
     # ------------------------------------------------------------------ agent identity
 
-    async def issue_agent_token_for(self, agent_id: str) -> str:
-        """A new identity token (the agent may not be registered yet: deploys issue it first)."""
+    async def issue_agent_token_for(self, agent_id: str, *, keep_previous: bool = False) -> str:
+        """A new identity token (the agent may not be registered yet: deploys issue it first).
+
+        A deploy keeps the running version's token alive (``keep_previous``) until the new
+        version is registered; see `retire_agent_tokens`.
+        """
         token = new_opaque_token(AGENT_TOKEN_PREFIX)
         await self.repo.add_agent_token(
             token_id=str(uuid.uuid4()),
             agent_id=agent_id,
             token_hash=hash_token(token),
             prefix=token[:8],
+            keep_previous=keep_previous,
         )
         return token
+
+    async def retire_agent_tokens(
+        self, agent_id: str, *, keep: str | None = None, only: str | None = None
+    ) -> None:
+        """Revokes the agent's tokens except ``keep`` (or just ``only``); both are hashes."""
+        await self.repo.revoke_agent_tokens(agent_id, except_hash=keep, only_hash=only)
+        await self._publish("agent.token", agent_id)
 
     async def issue_agent_token(self, principal: Principal | None, agent: Agent) -> str:
         """A new identity token for the agent (agent → agent calls, span export)."""

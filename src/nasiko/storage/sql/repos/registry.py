@@ -245,8 +245,8 @@ class SqlRegistryRepo:
             where.append(agents.c.status == status)
         if tag:
             where.append(
-                exists().where(
-                    agent_tags.c.agent_id == agents.c.id, agent_tags.c.tag == tag.lower()
+                agents.c.id.in_(
+                    select(agent_tags.c.agent_id).where(agent_tags.c.tag == tag.lower())
                 )
             )
         score: Any = None
@@ -419,16 +419,23 @@ class SqlRegistryRepo:
     # ------------------------------------------------------------------ agent tokens
 
     async def add_agent_token(
-        self, *, token_id: str, agent_id: str, token_hash: str, prefix: str
+        self,
+        *,
+        token_id: str,
+        agent_id: str,
+        token_hash: str,
+        prefix: str,
+        keep_previous: bool = False,
     ) -> None:
         now = utcnow()
         async with self.engine.begin() as conn:
-            # One live identity per agent: issuing a new token retires the old one.
-            await conn.execute(
-                update(agent_tokens)
-                .where(agent_tokens.c.agent_id == agent_id, agent_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=now)
-            )
+            if not keep_previous:
+                # One live identity per agent: issuing a new token retires the old one.
+                await conn.execute(
+                    update(agent_tokens)
+                    .where(agent_tokens.c.agent_id == agent_id, agent_tokens.c.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                )
             await conn.execute(
                 insert(agent_tokens).values(
                     id=token_id,
@@ -438,6 +445,17 @@ class SqlRegistryRepo:
                     created_at=now,
                 )
             )
+
+    async def revoke_agent_tokens(
+        self, agent_id: str, *, only_hash: str | None = None, except_hash: str | None = None
+    ) -> None:
+        where = [agent_tokens.c.agent_id == agent_id, agent_tokens.c.revoked_at.is_(None)]
+        if only_hash is not None:
+            where.append(agent_tokens.c.token_hash == only_hash)
+        if except_hash is not None:
+            where.append(agent_tokens.c.token_hash != except_hash)
+        async with self.engine.begin() as conn:
+            await conn.execute(update(agent_tokens).where(*where).values(revoked_at=utcnow()))
 
     async def agent_for_token(self, token_hash: str) -> Agent | None:
         async with self.engine.connect() as conn:
