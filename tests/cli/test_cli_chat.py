@@ -56,3 +56,65 @@ def test_chat_commands_against_a_live_platform(
         assert code == 1 and "no chat session" in out
         code, out = run(cli, "chat")
         assert code == 2 and "needs a terminal" in out
+
+
+def test_interactive_chat_in_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`nasiko chat` in a real pseudo-terminal: prompt, streamed replies, /agent, /new, /quit."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    with (
+        PlatformThread(make_settings(tmp_path / "data"), ["api", "gateway", "router"]) as p,
+        echo_agent(name="Poet") as poet,
+        echo_agent(name="Bard") as bard,
+    ):
+        monkeypatch.setenv("NASIKO_API_URL", p.api_url)
+        cli = CliRunner()
+        assert run(cli, "login", "-u", "admin", "-p", "admin-password-1")[0] == 0
+        for url in (poet, bard):
+            assert run(cli, "agent", "register", "--url", url, "--visibility", "public")[0] == 0
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nasiko", "chat", "--agent", "poet"],
+            stdin=follower,
+            stdout=follower,
+            stderr=follower,
+            env={**os.environ, "COLUMNS": "120"},
+            close_fds=True,
+        )
+        os.close(follower)
+        seen = b""
+
+        def expect(text: str, timeout: float = 30) -> None:
+            nonlocal seen
+            deadline = time.monotonic() + timeout
+            while text.encode() not in seen:
+                assert time.monotonic() < deadline, f"never saw {text!r} in {seen.decode()!r}"
+                ready, _, _ = select.select([leader], [], [], 0.2)
+                if ready:
+                    try:
+                        seen += os.read(leader, 4096)
+                    except OSError:
+                        break
+            assert text.encode() in seen, seen.decode()
+
+        try:
+            expect("you>")
+            os.write(leader, b"hello there\n")
+            expect("Poet: hello there")
+            os.write(leader, b"/agent bard\n")
+            expect("now talking to bard")
+            os.write(leader, b"second line\n")
+            expect("Bard: second line")
+            os.write(leader, b"/new\n")
+            expect("new session")
+            os.write(leader, b"/quit\n")
+            assert proc.wait(20) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            os.close(leader)
