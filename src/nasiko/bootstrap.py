@@ -161,6 +161,7 @@ async def open_services(
             registry_view=view,
             http=http,
         )
+        svc.extensions["component_probes"] = component_probes(svc)
         # The gateway and router look the view up here.
         svc.extensions["registry_view"] = view
         svc.extensions.setdefault("counters", {})["agents"] = storage.registry.count
@@ -186,6 +187,9 @@ async def open_services(
             callback_url=f"{settings.api_url}/api/v1/auth/github/callback",
         )
         wire_deploy(svc, stack)
+        from nasiko.core.integrations.wiring import wire_integrations
+
+        wire_integrations(svc)
         from nasiko.observability.wiring import register as register_observability
 
         register_observability(svc)
@@ -240,6 +244,7 @@ def wire_deploy(svc: Services, stack: contextlib.AsyncExitStack) -> None:
             api_url=s.api_url,
             gateway_url=s.gateway_url,
             github_api_url=s.github.api_url,
+            github_web_url=s.github.oauth_url,
             otel_auto=s.runtime.otel_auto_instrument,
             health_timeout=s.worker.health_timeout,
             lease_seconds=s.worker.lease_seconds,
@@ -299,3 +304,27 @@ def wire_chat(svc: Services) -> None:
         gateway_url=s.gateway_url,
         timeout=s.gateway.request_timeout,
     )
+
+
+def component_probes(svc: Services) -> dict[str, Any]:
+    """Health of the other components as `nasiko status` shows it (over HTTP: in server mode
+    they are other processes; in embedded mode the same calls prove the listeners answer)."""
+
+    def probe(url: str) -> Any:
+        async def check() -> dict[str, Any]:
+            try:
+                resp = await svc.http.get(f"{url}/healthz", timeout=2.0)
+            except httpx.HTTPError as exc:
+                return {"ok": False, "url": url, "error": type(exc).__name__}
+            return {"ok": resp.status_code == 200, "url": url}
+
+        return check
+
+    async def worker() -> dict[str, Any]:
+        return {"ok": True, "queue_depth": await svc.queue.depth()}
+
+    return {
+        "gateway": probe(svc.settings.gateway_url),
+        "router": probe(svc.settings.router_url),
+        "worker": worker,
+    }

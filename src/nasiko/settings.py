@@ -282,6 +282,10 @@ class Settings(BaseSettings):
         return (self.api.public_url or f"http://{self.api.host}:{self.api.port}").rstrip("/")
 
     @property
+    def router_url(self) -> str:
+        return f"http://{self.router.host}:{self.router.port}"
+
+    @property
     def gateway_url(self) -> str:
         return (
             self.gateway.public_url or f"http://{self.gateway.host}:{self.gateway.port}"

@@ -42,6 +42,8 @@ def test_login_whoami_register_list_status(cli: CliRunner, live: PlatformThread)
     code, out = run(cli, "-o", "json", "status")
     status = json.loads(out)
     assert status["mode"] == "embedded" and status["counts"]["users"] == 2
+    assert status["components"]["gateway"] == {"ok": True, "url": live.gateway_url}
+    assert status["components"]["router"]["ok"] is True
 
     code, out = run(cli, "user", "delete", "erin")
     assert code == 2 and "--yes" in out  # no terminal: never prompts, asks for --yes

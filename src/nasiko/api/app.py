@@ -17,8 +17,10 @@ from nasiko.api.routes import (
     audit,
     auth,
     chat,
+    github,
     github_auth,
     lifecycle,
+    n8n,
     otlp,
     registries,
     search,
@@ -28,6 +30,7 @@ from nasiko.api.routes import (
 )
 from nasiko.asgi import RequestIdMiddleware, health_payload
 from nasiko.bootstrap import Services
+from nasiko.core.integrations.wiring import N8N_MOUNT
 from nasiko.observability.metrics import metrics_app
 from nasiko.observability.selftrace import TracingMiddleware
 
@@ -67,6 +70,8 @@ def create_app(svc: Services, *, extra_routers: list[APIRouter] | None = None) -
         lifecycle,
         traces,
         chat,
+        github,
+        n8n,
     ):
         api.include_router(module.router)
     for extra in extra_routers or []:
@@ -90,6 +95,8 @@ def create_app(svc: Services, *, extra_routers: list[APIRouter] | None = None) -
 
     app.include_router(api)
     app.include_router(otlp.router)  # OTLP/HTTP lives at the root: POST /v1/traces
+    if "n8n_adapter" in svc.extensions:
+        app.mount(N8N_MOUNT, svc.extensions["n8n_adapter"])
     app.mount("/metrics", metrics_app())
     app.add_middleware(
         TracingMiddleware, provider=svc.extensions.get("tracer_provider"), component="api"

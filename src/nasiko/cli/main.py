@@ -11,6 +11,8 @@ from nasiko.cli import (
     agents,
     auth,
     chat,
+    github,
+    n8n,
     observability,
     platform,
     router,
@@ -67,6 +69,8 @@ app.add_typer(agents.app, name="agent")
 app.add_typer(search.app, name="search")
 app.add_typer(access.app, name="access")
 app.add_typer(chat.app, name="chat")
+app.add_typer(github.app, name="github")
+app.add_typer(n8n.app, name="n8n")
 app.add_typer(observability.app, name="observability", help="Traces, tokens and cost.")
 app.add_typer(router.app, name="router", help="The router: evaluate ranking quality.")
 

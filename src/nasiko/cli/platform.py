@@ -135,7 +135,10 @@ def status() -> None:
         console.print(f"Nasiko {d['version']} at {state.api_url} ({d['mode']} mode)")
         for name, comp in d["components"].items():
             mark = "[green]ok[/green]" if comp.get("ok") else "[red]down[/red]"
-            console.print(f"  {name:<9} {mark} {comp.get('url', '')}")
+            extra = comp.get("url") or (
+                f"queue depth {comp['queue_depth']}" if "queue_depth" in comp else ""
+            )
+            console.print(f"  {name:<9} {mark} {extra}")
         console.print("  " + ", ".join(f"{k}: {v}" for k, v in d["counts"].items()))
 
     emit(data, table=table)

@@ -53,6 +53,7 @@ class PipelineConfig:
     github_api_url: str
     otel_auto: bool
     health_timeout: float
+    github_web_url: str | None = None
     max_files: int = 10_000
     max_bytes: int = 512 * 1024 * 1024
     lease_seconds: float = 30.0
@@ -289,7 +290,7 @@ class DeployPipeline:
         return info
 
     async def _git_token(self, up: Upload) -> str | None:
-        if not github_host(up.source["url"], self.cfg.github_api_url):
+        if not github_host(up.source["url"], self.cfg.github_api_url, self.cfg.github_web_url):
             return None
         cred = await self.credentials.get(user_id=up.owner_id, kind="github")
         return cred.secret if cred else None

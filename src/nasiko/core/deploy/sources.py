@@ -57,10 +57,16 @@ def check_git_url(url: str) -> None:
     )
 
 
-def github_host(url: str, api_url: str) -> bool:
+def github_host(url: str, api_url: str, web_url: str | None = None) -> bool:
+    """Is ``url`` on the configured GitHub (github.com, or an Enterprise server)?"""
     host = urlsplit(url).hostname or ""
     api_host = urlsplit(api_url).hostname or ""
-    return host == "github.com" or (api_host.startswith("api.") and host == api_host[4:])
+    web_host = urlsplit(web_url).hostname if web_url else None
+    return (
+        host == "github.com"
+        or (api_host.startswith("api.") and host == api_host[4:])
+        or (web_host is not None and host == web_host)
+    )
 
 
 async def git_clone(
