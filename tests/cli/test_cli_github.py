@@ -6,36 +6,23 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import typer
-import uvicorn
 from typer.testing import CliRunner
 
 from nasiko.a2a import send_text
+from nasiko.cli.main import app
 from nasiko.testing.fake_github import OWNER, FakeGitHub, Repo, make_git_repo
-from nasiko.testing.platform import PlatformThread, free_port, make_settings
+from nasiko.testing.platform import PlatformThread, make_settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "agents"
 TOKEN = "ghp_cli0123456789abcdefABCDEFcli"
 
 
-def cli_app() -> typer.Typer:
-    from nasiko.cli import auth, github
-    from nasiko.cli.main import main_options
-
-    app = typer.Typer()
-    app.callback()(main_options)
-    app.command()(auth.login)
-    app.add_typer(github.app, name="github")
-    return app
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, PlatformThread]]:
-    """API + gateway + worker; the GitHub routes on a second API app on the same services."""
+    """API + gateway + worker, GitHub at a fake server and a folder of bare repositories."""
     root = tmp_path_factory.mktemp("cli-gh")
     make_git_repo(root / "git", f"{OWNER}/echo-agent", FIXTURES / "echo-agent")
     settings = make_settings(
@@ -48,40 +35,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Platfo
         settings.github.oauth_url = f"file://{root / 'git'}"
         settings.github.api_url = gh.url
         with PlatformThread(settings, ["api", "gateway", "worker"]) as p:
-            port = free_port()
-            box: dict[str, Any] = {}
-
-            async def start() -> None:
-                from nasiko.api.app import create_app
-                from nasiko.api.routes import github
-                from nasiko.core.integrations.wiring import wire_integrations
-
-                wire_integrations(p.services)
-                server = uvicorn.Server(
-                    uvicorn.Config(
-                        create_app(p.services, extra_routers=[github.router]),
-                        host="127.0.0.1",
-                        port=port,
-                        log_config=None,
-                    )
-                )
-                box["server"], box["task"] = server, asyncio.create_task(server.serve())
-                while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
-                    await asyncio.sleep(0.02)
-
-            async def stop() -> None:
-                box["server"].should_exit = True
-                await box["task"]
-
-            p.call(start())
-            try:
-                yield f"http://127.0.0.1:{port}", p
-            finally:
-                p.call(stop())
+            yield p.api_url, p
 
 
 def run(cli: CliRunner, *args: str) -> tuple[int, str]:
-    result = cli.invoke(cli_app(), list(args))
+    result = cli.invoke(app, list(args))
     return result.exit_code, result.output
 
 

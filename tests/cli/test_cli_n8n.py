@@ -7,69 +7,29 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import typer
-import uvicorn
 from typer.testing import CliRunner
 
 from nasiko.a2a import send_text
+from nasiko.cli.main import app
 from nasiko.testing.fake_n8n import FakeN8n
-from nasiko.testing.platform import PlatformThread, free_port, make_settings
+from nasiko.testing.platform import PlatformThread, make_settings
 
 KEY = "n8n_cli_key_0123456789"
 
 
-def cli_app() -> typer.Typer:
-    from nasiko.cli import auth, n8n
-    from nasiko.cli.main import main_options
-
-    app = typer.Typer()
-    app.callback()(main_options)
-    app.command()(auth.login)
-    app.add_typer(n8n.app, name="n8n")
-    return app
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, PlatformThread]]:
-    """API + gateway; the n8n routes and adapter on a second API app on the same services."""
+    """API (with the n8n routes and the adapter) + gateway."""
     settings = make_settings(tmp_path_factory.mktemp("cli-n8n") / "data")
     with PlatformThread(settings, ["api", "gateway"]) as p:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        box: dict[str, Any] = {}
-
-        async def start() -> None:
-            from nasiko.api.app import create_app
-            from nasiko.api.routes import n8n
-            from nasiko.core.integrations.wiring import N8N_MOUNT, wire_integrations
-
-            wire_integrations(p.services, adapter_url=f"{url}{N8N_MOUNT}")
-            app = create_app(p.services, extra_routers=[n8n.router])
-            app.mount(N8N_MOUNT, p.services.extensions["n8n_adapter"])
-            server = uvicorn.Server(
-                uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None)
-            )
-            box["server"], box["task"] = server, asyncio.create_task(server.serve())
-            while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
-                await asyncio.sleep(0.02)
-
-        async def stop() -> None:
-            box["server"].should_exit = True
-            await box["task"]
-
-        p.call(start())
-        try:
-            yield url, p
-        finally:
-            p.call(stop())
+        yield p.api_url, p
 
 
 def run(cli: CliRunner, *args: str) -> tuple[int, str]:
-    result = cli.invoke(cli_app(), list(args))
+    result = cli.invoke(app, list(args))
     return result.exit_code, result.output
 
 

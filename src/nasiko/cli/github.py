@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from nasiko.cli.context import console, emit, friendly, prompt_if_tty, render_table, state
-from nasiko.cli.uploads import finish, follow_upload
+from nasiko.cli.uploads import start_upload
 
 app = typer.Typer(help="Connect GitHub and deploy agents from repositories.", no_args_is_help=True)
 
@@ -76,25 +76,18 @@ def clone(
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow progress to the end."),
 ) -> None:
     """Deploy an agent straight from a GitHub repository."""
-    body = {
-        k: v
-        for k, v in {
+    start_upload(
+        "/github/clone",
+        {
             "repository": repository,
             "ref": ref,
             "subdir": subdir,
             "slug": slug,
             "runtime": runtime,
             "visibility": visibility,
-        }.items()
-        if v
-    }
-    with friendly(), state.client() as client:
-        upload = client.post("/github/clone", json=body)
-        if not wait:
-            emit(upload, table=lambda u: console.print(f"upload {u['id']} queued"))
-            return
-        final = follow_upload(client, upload)
-    finish(final)
+        },
+        wait=wait,
+    )
 
 
 @app.command()

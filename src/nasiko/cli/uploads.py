@@ -150,20 +150,25 @@ def upload_git(
     wait: bool = typer.Option(True, "--wait/--no-wait"),
 ) -> None:
     """Deploy an agent from a git repository."""
-    body = {
-        k: v
-        for k, v in {
+    start_upload(
+        "/uploads",
+        {
             "url": url,
             "ref": ref,
             "subdir": subdir,
             "slug": slug,
             "runtime": runtime,
             "visibility": visibility,
-        }.items()
-        if v
-    }
+        },
+        wait=wait,
+    )
+
+
+def start_upload(path: str, fields: dict[str, Any], *, wait: bool) -> None:
+    """POST an upload request (empty fields left out), then follow it to the end."""
+    body = {k: v for k, v in fields.items() if v}
     with friendly(), state.client() as client:
-        upload = client.post("/uploads", json=body)
+        upload = client.post(path, json=body)
         if not wait:
             emit(upload, table=lambda u: console.print(f"upload {u['id']} queued"))
             return
