@@ -158,3 +158,33 @@ async def test_rate_limit_is_kept_in_redis(live: PlatformThread) -> None:
         # The bucket lives in Redis, where every gateway replica reads it.
         keys = live.call(live.services.redis.keys("nasiko:rl:gw:c:user:*"))
         assert len(keys) == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_metrics_count_calls_per_agent(live: PlatformThread) -> None:
+    with echo_agent(name="Counted") as url:
+        async with httpx.AsyncClient(base_url=live.api_url) as api:
+            admin = await api_login(api, "admin", "admin-password-1")
+            resp = await api.post("/api/v1/registries", headers=admin, json={"url": url})
+            assert resp.status_code == 201
+        async with httpx.AsyncClient(base_url=live.gateway_url, headers=admin) as gw:
+            for _ in range(3):
+                out = await gw.post(
+                    "/agents/counted/", json=rpc("x"), headers={"A2A-Version": "1.0"}
+                )
+                assert out.status_code == 200
+            text = (await gw.get("/metrics")).text
+    gateway_line = [
+        ln
+        for ln in text.splitlines()
+        if ln.startswith("nasiko_gateway_requests_total") and 'agent="counted"' in ln
+    ]
+    shared_line = [
+        ln
+        for ln in text.splitlines()
+        if ln.startswith("nasiko_agent_requests_total")
+        and 'agent="counted"' in ln
+        and 'status="200"' in ln
+    ]
+    assert gateway_line and float(gateway_line[0].rsplit(" ", 1)[1]) == 3.0
+    assert shared_line and float(shared_line[0].rsplit(" ", 1)[1]) >= 3.0

@@ -31,6 +31,7 @@ from nasiko.gateway.errors import send_error, send_json
 from nasiko.gateway.observe import GatewayMetrics, Tracing
 from nasiko.gateway.proxy import Proxy, can_see
 from nasiko.gateway.upstream import UpstreamPool
+from nasiko.observability import metrics as shared_metrics
 
 __all__ = ["ROUTES_FILE_ENV", "GatewayApp", "create_app"]
 
@@ -152,7 +153,8 @@ class GatewayApp:
         await send_json(send, code, json.dumps(body, default=str).encode())
 
     async def _metrics(self, send: Send) -> None:
-        body = generate_latest(self.metrics.registry)
+        # This gateway's own series, then the platform-wide ones (agents, spans, deploys).
+        body = generate_latest(self.metrics.registry) + generate_latest(shared_metrics.REGISTRY)
         await send(
             {
                 "type": "http.response.start",

@@ -28,6 +28,8 @@ from opentelemetry.trace import (
 )
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from nasiko.observability import metrics as shared
+
 __all__ = ["CallRecord", "GatewayMetrics", "Tracing"]
 
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -99,12 +101,17 @@ class GatewayMetrics:
                 self.latency.labels(call.agent),
                 self.bytes.labels(call.agent, "in"),
                 self.bytes.labels(call.agent, "out"),
+                # The platform-wide series the Grafana dashboard reads (one per process).
+                shared.AGENT_REQUESTS.labels(agent=call.agent, status=str(call.status)),
+                shared.AGENT_LATENCY.labels(agent=call.agent),
             )
             if len(self._children) < 50_000:
                 self._children[key] = children
-        count, latency, bytes_in, bytes_out = children
+        count, latency, bytes_in, bytes_out, agent_count, agent_latency = children
         count.inc()
         latency.observe(call.latency)
+        agent_count.inc()
+        agent_latency.observe(call.latency)
         if call.bytes_in:
             bytes_in.inc(call.bytes_in)
         if call.bytes_out:
