@@ -91,7 +91,7 @@ class RedisEventBus:
                 log.warning("event bus lost Redis (%s); reconnecting", exc)
                 await asyncio.sleep(1)
             finally:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(aioredis.RedisError, OSError):  # closing a dead link
                     await pubsub.aclose()
 
     async def close(self) -> None:

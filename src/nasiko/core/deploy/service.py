@@ -24,7 +24,7 @@ from nasiko.core.models import Page, Principal, utcnow
 from nasiko.core.ports import AgentSpec, Event, EventBus, JobQueue
 from nasiko.core.registry.models import Agent
 from nasiko.core.registry.service import RegistryService
-from nasiko.errors import Conflict, InvalidInput, NotFound
+from nasiko.errors import Conflict, InvalidInput, NasikoError, NotFound
 
 JOB_KIND = "deploy"
 
@@ -273,7 +273,7 @@ class AgentLifecycle:
             if upload is None or not (upload.result or {}).get("package_root"):
                 raise Conflict(f"version {number} of '{agent.slug}' has no stored package")
             source_dir = upload.result["package_root"]
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(NasikoError):  # already stopped or gone
             await runtime.stop(deployment_from_json(dep))
         token = await self.registry.issue_agent_token_for(agent.id)
         env = agent_env(
