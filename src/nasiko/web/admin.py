@@ -14,7 +14,7 @@ from nasiko.core.models import utcnow
 from nasiko.core.users import NewUser
 from nasiko.errors import Forbidden
 from nasiko.web.context import PageContext, resolve
-from nasiko.web.layout import error_panel, frame, guarded, when
+from nasiko.web.layout import error_panel, frame, guarded, testid, when
 
 
 async def component_health(ctx: PageContext) -> dict[str, dict[str, Any]]:
@@ -44,7 +44,7 @@ def health_section(checks: dict[str, dict[str, Any]]) -> None:
         for name, check in checks.items():
             ok = bool(check.get("ok"))
             with ui.card().props("flat bordered").classes("w-full") as box:
-                box.mark(f"health-{name}")
+                box.props(testid(f"health-{name}"))
                 with ui.row().classes("items-center gap-2"):
                     ui.icon(
                         "check_circle" if ok else "error", color="positive" if ok else "negative"
@@ -64,10 +64,10 @@ async def users_section(ctx: PageContext) -> None:
         ui.expansion("Create a user", icon="person_add").classes("w-full").props("dense"),
         ui.row().classes("items-end gap-2 w-full"),
     ):
-        username = ui.input("Username").props("outlined dense").mark("new-username")
-        email = ui.input("E-mail").props("outlined dense").mark("new-email")
+        username = ui.input("Username").props("outlined dense").props(testid("new-username"))
+        email = ui.input("E-mail").props("outlined dense").props(testid("new-email"))
         password = ui.input("Password", password=True).props("outlined dense")
-        password.mark("new-password")
+        password.props(testid("new-password"))
         role = ui.select(["user", "superuser"], value="user", label="Role").props("outlined dense")
         create = ui.button("Create").props("unelevated color=primary")
     search = ui.input("Search users").props("outlined dense clearable debounce=300")
@@ -81,7 +81,7 @@ async def users_section(ctx: PageContext) -> None:
         with listing:
             for user in page.items:
                 with ui.row().classes("w-full items-center justify-between") as row:
-                    row.mark(f"user-{user.username}")
+                    row.props(testid(f"user-{user.username}"))
                     with ui.column().classes("gap-0"):
                         ui.label(f"{user.username} ({user.role})").classes("text-body1")
                         ui.label(
@@ -158,7 +158,7 @@ async def audit_section(ctx: PageContext) -> None:
         .classes("w-full")
         .props("flat bordered dense")
     )
-    table.mark("audit-table")
+    table.props(testid("audit-table"))
 
     @guarded
     async def refresh() -> None:

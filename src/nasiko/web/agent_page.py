@@ -12,7 +12,7 @@ from nasiko.core.registry.models import Agent, UpdateAgent
 from nasiko.errors import Forbidden, NasikoError
 from nasiko.web.agent_tabs import access_tab, logs_tab, metrics_tab, versions_tab
 from nasiko.web.context import PageContext, resolve
-from nasiko.web.layout import error_panel, frame, guarded, status_badge
+from nasiko.web.layout import error_panel, frame, guarded, status_badge, testid
 
 
 def card_section(ctx: PageContext, agent: Agent) -> None:
@@ -36,7 +36,7 @@ def card_section(ctx: PageContext, agent: Agent) -> None:
     with ui.grid().classes("w-full grid-cols-1 md:grid-cols-2 gap-2"):
         for skill in skills:
             with ui.card().props("flat bordered").classes("w-full") as box:
-                box.mark(f"skill-{skill.get('id')}")
+                box.props(testid(f"skill-{skill.get('id')}"))
                 ui.label(skill.get("name") or skill.get("id") or "skill").classes(
                     "text-subtitle1 text-weight-medium"
                 )
@@ -55,8 +55,8 @@ def card_section(ctx: PageContext, agent: Agent) -> None:
     ui.label("Endpoints").classes("text-h6")
     with ui.column().classes("gap-1"):
         gateway = f"{ctx.svc.settings.gateway_url}/agents/{agent.slug}"
-        ui.label(f"Gateway (use this): {gateway}").classes("nasiko-mono text-body2").mark(
-            "gateway-url"
+        ui.label(f"Gateway (use this): {gateway}").classes("nasiko-mono text-body2").props(
+            testid("gateway-url")
         )
         for url in agent.endpoints:
             ui.label(f"Upstream: {url}").classes("nasiko-mono text-caption text-grey-7")
@@ -68,7 +68,9 @@ def _q(text: str) -> str:
     return quote(text, safe="")
 
 
-async def lifecycle_buttons(ctx: PageContext, agent: Agent, reload: Any) -> None:
+async def lifecycle_buttons(
+    ctx: PageContext, agent: Agent, reload: Any, hints: dict[str, ui.label]
+) -> None:
     lifecycle = ctx.svc.extensions["lifecycle"]
 
     def action(name: str, verb: str) -> Any:
@@ -95,17 +97,19 @@ async def lifecycle_buttons(ctx: PageContext, agent: Agent, reload: Any) -> None
             .props("outlined dense")
             .classes("w-36")
         )
-        visibility.mark("visibility")
+        visibility.props(testid("visibility"))
 
         @guarded
         async def set_visibility() -> None:
             if visibility.value == agent.visibility:
                 return
-            await ctx.svc.registry.update(
+            updated = await ctx.svc.registry.update(
                 ctx.principal, agent.slug, UpdateAgent(visibility=visibility.value)
             )
+            agent.visibility = updated.visibility
+            if hints.get("warning") is not None:  # the Access tab's hint follows it
+                hints["warning"].set_visibility(agent.visibility != "shared")
             ui.notify(f"{agent.slug} is now {visibility.value}", type="positive")
-            reload()
 
         visibility.on_value_change(set_visibility)
 
@@ -126,18 +130,20 @@ async def agent_page(request: Request, slug: str) -> RedirectResponse | None:
     except Forbidden:
         manager = False
 
+    hints: dict[str, ui.label] = {}
+
     def reload() -> None:
         ui.navigate.to(f"/agents/{slug}")
 
     with frame(ctx, agent.name):
         with ui.row().classes("items-center gap-3"):
-            status_badge(agent.status).mark("agent-status")
+            status_badge(agent.status).props(testid("agent-status"))
             ui.label(agent.slug).classes("nasiko-mono text-grey-7")
             ui.button(
                 "Chat", icon="chat", on_click=lambda: ui.navigate.to(f"/chat?agent={slug}")
             ).props("unelevated color=primary dense")
         if manager:
-            await lifecycle_buttons(ctx, agent, reload)
+            await lifecycle_buttons(ctx, agent, reload, hints)
         with ui.tabs().classes("w-full").props("align=left outside-arrows mobile-arrows") as tabs:
             overview = ui.tab("Overview", icon="info")
             metrics = ui.tab("Metrics & traces", icon="timeline")
@@ -154,7 +160,7 @@ async def agent_page(request: Request, slug: str) -> RedirectResponse | None:
                 with ui.tab_panel(versions):
                     await versions_tab(ctx, agent, reload)
                 with ui.tab_panel(grants):
-                    await access_tab(ctx, agent)
+                    hints["warning"] = await access_tab(ctx, agent)
                 with ui.tab_panel(logs):
                     await logs_tab(ctx, agent)
     return None

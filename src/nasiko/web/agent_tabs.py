@@ -16,7 +16,7 @@ from nasiko.core.registry.models import Agent, NewGrant
 from nasiko.errors import NasikoError
 from nasiko.web.charts import metrics_charts
 from nasiko.web.context import PageContext
-from nasiko.web.layout import empty_state, error_panel, guarded, status_badge, when
+from nasiko.web.layout import empty_state, error_panel, guarded, status_badge, testid, when
 
 
 def run_in_page(stream: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
@@ -62,7 +62,7 @@ def trace_rows(traces: list[Any]) -> None:
         r"""<q-td :props="props"><a :href="'/ui/traces/' + props.row.id"
             class="text-primary">{{ props.value || props.row.id.slice(0, 12) }}</a></q-td>""",
     )
-    table.mark("traces-table")
+    table.props(testid("traces-table"))
 
 
 async def metrics_tab(ctx: PageContext, agent: Agent) -> None:
@@ -122,16 +122,15 @@ async def _grantee_name(ctx: PageContext, kind: str, grantee_id: str) -> str:
     return target.slug if target else grantee_id
 
 
-async def access_tab(ctx: PageContext, agent: Agent) -> None:
+async def access_tab(ctx: PageContext, agent: Agent) -> ui.label:
     svc = ctx.svc
-    if agent.visibility != "shared":
-        ui.label(
-            f"This agent is {agent.visibility}: grants take effect only while its visibility "
-            "is 'shared' (set it above)."
-        ).classes("text-warning")
+    warning = ui.label(
+        "Grants take effect only while the agent's visibility is 'shared' (set it above)."
+    ).classes("text-warning")
+    warning.set_visibility(agent.visibility != "shared")
     with ui.row().classes("items-end gap-2 w-full"):
         grantee = ui.input("Username, or agent slug").props("outlined dense").classes("grow")
-        grantee.mark("grantee")
+        grantee.props(testid("grantee"))
         kind = (
             ui.select(["user", "agent"], value="user", label="Type")
             .props("outlined dense")
@@ -149,7 +148,7 @@ async def access_tab(ctx: PageContext, agent: Agent) -> None:
             for grant in grants:
                 name = await _grantee_name(ctx, grant.grantee_type, grant.grantee_id)
                 with ui.row().classes("items-center justify-between w-full"):
-                    ui.label(f"{grant.grantee_type} {name}").mark(f"grant-{name}")
+                    ui.label(f"{grant.grantee_type} {name}").props(testid(f"grant-{name}"))
                     ui.label(
                         f"skills {', '.join(grant.skills) if grant.skills else 'all'} · "
                         f"expires {when(grant.expires_at)}"
@@ -183,6 +182,7 @@ async def access_tab(ctx: PageContext, agent: Agent) -> None:
     add.on_click(on_add)
     grantee.on("keydown.enter", on_add)
     await refresh()
+    return warning
 
 
 async def logs_tab(ctx: PageContext, agent: Agent) -> None:
@@ -193,10 +193,10 @@ async def logs_tab(ctx: PageContext, agent: Agent) -> None:
         error_panel(exc)
         return
     log = ui.log(max_lines=2000).classes("w-full h-96 nasiko-mono")
-    log.mark("logs")
+    log.props(testid("logs"))
     for line in lines:
         log.push(line)
-    follow = ui.switch("Live tail", value=False).mark("live-tail")
+    follow = ui.switch("Live tail", value=False).props(testid("live-tail"))
     state: dict[str, asyncio.Task[None] | None] = {"task": None}
 
     async def tail() -> None:

@@ -10,7 +10,7 @@ from nicegui import ui
 
 from nasiko.core.registry.models import Agent
 from nasiko.web.context import PageContext, resolve
-from nasiko.web.layout import empty_state, frame, guarded, status_badge
+from nasiko.web.layout import empty_state, frame, guarded, status_badge, testid
 
 STATUSES = ["registered", "deploying", "running", "unhealthy", "stopped", "failed"]
 VISIBILITIES = ["private", "shared", "public"]
@@ -41,7 +41,7 @@ def agent_row(agent: Agent, owners: dict[str, str]) -> None:
         ui.link(target=f"/agents/{agent.slug}").classes("w-full no-underline text-inherit"),
         ui.card().classes("w-full cursor-pointer").props("flat bordered") as card,
     ):
-        card.mark(f"agent-{agent.slug}")
+        card.props(testid(f"agent-{agent.slug}"))
         with ui.row().classes("items-center justify-between w-full no-wrap"):
             with ui.column().classes("gap-0 min-w-0"):
                 with ui.row().classes("items-center gap-2"):

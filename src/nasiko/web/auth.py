@@ -11,7 +11,7 @@ from nicegui import ui
 
 from nasiko.errors import NasikoError
 from nasiko.web.context import resolve, safe_next, services, ui_url
-from nasiko.web.layout import CSS, empty_state, frame, guarded, when
+from nasiko.web.layout import CSS, empty_state, frame, guarded, testid, when
 from nasiko.web.session import park_tokens
 
 
@@ -122,7 +122,7 @@ async def tokens_page(request: Request) -> RedirectResponse | None:
                 ui.label("Copy it now: it is shown only once.").classes("text-warning")
                 ui.input(value=new.token).props("readonly outlined dense").classes(
                     "w-full nasiko-mono"
-                ).mark("new-token")
+                ).props(testid("new-token"))
             name.value = ""
             await refresh()
 

@@ -10,6 +10,7 @@ from typing import Any
 from nicegui import ui
 
 from nasiko.core.observability.models import AgentSummary, SpanNode, TraceSummary
+from nasiko.web.layout import testid
 
 
 def buckets(
@@ -49,7 +50,7 @@ def _chart(title: str, labels: list[str], series: list[dict[str, Any]], mark: st
             "yAxis": {"type": "value", "minInterval": 1},
             "series": series,
         }
-    ).classes("w-full h-48").mark(mark)
+    ).classes("w-full h-48").props(testid(mark))
 
 
 def metrics_charts(traces: Sequence[TraceSummary], *, since: datetime, until: datetime) -> None:

@@ -10,11 +10,11 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import events, ui
 
-from nasiko.core.chat.models import ChatMessage, FileIn, NewSession, SendMessage
+from nasiko.core.chat.models import ChatMessage, ChatSession, FileIn, NewSession, SendMessage
 from nasiko.core.chat.service import ChatService
 from nasiko.errors import NasikoError
 from nasiko.web.context import PageContext, resolve, ui_url
-from nasiko.web.layout import empty_state, error_panel, frame, guarded, when
+from nasiko.web.layout import empty_state, error_panel, frame, guarded, testid, when
 
 AUTO = "auto"
 
@@ -29,7 +29,7 @@ def bubble(role: str, text: str, *, caption: str = "") -> ui.markdown:
         "self-end bg-primary text-white" if role == "user" else "self-start bg-grey-2 text-black"
     )
     with ui.column().classes(f"gap-0 max-w-[85%] rounded-borders px-3 py-2 {align}") as box:
-        box.mark(f"msg-{role}")
+        box.props(testid(f"msg-{role}"))
         md = ui.markdown(text or "…").classes("nasiko-reply" if role == "agent" else "")
         if caption:
             ui.label(caption).classes("text-caption opacity-70")
@@ -42,7 +42,7 @@ def routed_note(data: dict[str, Any]) -> None:
     if data.get("reason"):
         text += f": {data['reason']}"
     with ui.row().classes("self-center items-center gap-1 text-caption text-grey-7") as row:
-        row.mark("routed")
+        row.props(testid("routed"))
         ui.icon("alt_route")
         ui.markdown(text)
 
@@ -54,6 +54,16 @@ def render_history(messages: list[ChatMessage]) -> None:
         if files:
             caption = (caption + " · " if caption else "") + f"{len(files)} file(s)"
         bubble(m.role, m.text, caption=caption)
+
+
+def session_item(s: ChatSession, *, active: bool) -> ui.item:
+    item = ui.item(on_click=lambda: ui.navigate.to(f"/chat/{s.id}"))
+    if active:
+        item.props("active")
+    with item, ui.item_section():
+        ui.item_label(s.title)
+        ui.item_label(f"{s.agent_slug or 'automatic'} · {when(s.updated_at)}").props("caption")
+    return item
 
 
 async def chat_page(
@@ -82,18 +92,12 @@ async def chat_page(
                 ui.button("New chat", icon="add", on_click=lambda: ui.navigate.to("/chat")).props(
                     "unelevated color=primary"
                 ).classes("w-full")
-                if not sessions.items:
-                    ui.label("No conversations yet.").classes("text-grey-7 text-caption")
-                with ui.list().props("dense separator").classes("w-full").mark("sessions"):
+                none_yet = ui.label("No conversations yet.").classes("text-grey-7 text-caption")
+                none_yet.set_visibility(not sessions.items)
+                listing = ui.list().props("dense separator").classes("w-full")
+                with listing.props(testid("sessions")):
                     for s in sessions.items:
-                        item = ui.item(on_click=lambda sid=s.id: ui.navigate.to(f"/chat/{sid}"))
-                        if s.id == session_id:
-                            item.props("active")
-                        with item, ui.item_section():
-                            ui.item_label(s.title)
-                            ui.item_label(
-                                f"{s.agent_slug or 'automatic'} · {when(s.updated_at)}"
-                            ).props("caption")
+                        session_item(s, active=s.id == session_id)
             with ui.column().classes("grow gap-2 min-w-0"):
                 current = state["session"]
                 picked = agent if agent in options else None
@@ -104,13 +108,13 @@ async def chat_page(
                     .props("outlined dense")
                     .classes("w-full md:w-96")
                 )
-                picker.mark("agent-picker")
+                picker.props(testid("agent-picker"))
                 log = (
                     ui.column()
                     .classes("w-full gap-2 p-2 rounded-borders overflow-auto min-h-[240px]")
                     .props('role="log" aria-live="polite"')
                 )
-                log.mark("conversation")
+                log.props(testid("conversation"))
                 with log:
                     if current is not None and current.messages:
                         render_history(current.messages)
@@ -155,7 +159,9 @@ async def chat_page(
 
                 with ui.row().classes("w-full items-end gap-2 no-wrap"):
                     box = ui.textarea(placeholder="Message… (Enter sends, Shift+Enter: new line)")
-                    box.props("outlined dense autogrow autofocus").classes("grow").mark("message")
+                    box.props("outlined dense autogrow autofocus").classes("grow").props(
+                        testid("message")
+                    )
                     if text:
                         box.value = text
                     send_button = ui.button(icon="send").props(
@@ -178,6 +184,9 @@ async def chat_page(
                             NewSession(agent=None if picker.value == AUTO else picker.value),
                         )
                         state["session"] = session
+                        none_yet.set_visibility(False)
+                        with listing:
+                            session_item(session, active=True).move(target_index=0)
                         ui.navigate.history.replace(ui_url(f"/chat/{session.id}"))
                     if state.pop("placeholder", False):
                         log.clear()
@@ -228,10 +237,12 @@ async def stream_reply(
                 spinner.delete()
                 if reply is None:
                     reply = bubble("agent", data.get("text") or "(no text)")
+                # A plain message reply has no task state; show "done" rather than "message".
                 state = data.get("state")
+                state = "done" if state in (None, "message") else state
                 ui.label(f"{data.get('agent')} · {state}").classes(
                     "text-caption text-grey-7 self-start"
-                ).mark("reply-done")
+                ).props(testid("reply-done"))
             elif kind == "error":
                 spinner.delete()
                 with ui.card().classes("bg-red-1 text-red-10 self-start"):

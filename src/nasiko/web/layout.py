@@ -52,6 +52,11 @@ CSS = """
 """
 
 
+def testid(name: str) -> str:
+    """A `data-testid` prop: the browser tests find elements by it."""
+    return f'data-testid="{name}"'
+
+
 def show_error(exc: NasikoError) -> None:
     ui.notify(exc.message, type="negative", multi_line=True, close_button="OK")
 
@@ -137,7 +142,7 @@ def frame(ctx: PageContext, title: str) -> Iterator[None]:
                         ui.navigate.to("/session/end")
 
                     ui.menu_item("Sign out", sign_out)
-            account.mark("account")
+            account.props(testid("account"))
     with drawer, ui.column().classes("gap-0 w-full").props('role="navigation"'):
         items = list(NAV)
         if ctx.is_superuser:

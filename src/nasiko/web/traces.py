@@ -16,7 +16,7 @@ from nasiko.errors import NasikoError, Unavailable
 from nasiko.web.agent_tabs import trace_rows
 from nasiko.web.charts import summary_charts, waterfall_rows
 from nasiko.web.context import PageContext, resolve
-from nasiko.web.layout import STATUS_COLORS, empty_state, error_panel, frame, guarded, when
+from nasiko.web.layout import STATUS_COLORS, empty_state, error_panel, frame, guarded, testid, when
 
 WINDOWS = {1: "last hour", 6: "last 6 hours", 24: "last 24 hours", 168: "last 7 days"}
 
@@ -46,7 +46,7 @@ async def traces_page(request: Request, agent: str = "") -> RedirectResponse | N
             with ui.tab_panel(list_tab):
                 with ui.row().classes("w-full items-end gap-2"):
                     f_agent = ui.input("Agent slug", value=agent).props("outlined dense")
-                    f_agent.mark("filter-agent")
+                    f_agent.props(testid("filter-agent"))
                     f_status = ui.select(
                         {"": "any", "ok": "ok", "error": "error"}, value="", label="Status"
                     )
@@ -115,7 +115,7 @@ async def traces_page(request: Request, agent: str = "") -> RedirectResponse | N
                             for r in rows
                         ],
                         row_key="agent",
-                    ).classes("w-full").props("flat bordered dense").mark("summary-table")
+                    ).classes("w-full").props("flat bordered dense").props(testid("summary-table"))
     return None
 
 
@@ -165,12 +165,12 @@ async def trace_page(request: Request, trace_id: str) -> RedirectResponse | None
                 f"agent {s.agent or '?'} · {when(s.start)}"
             ).classes("text-caption text-grey-7")
         ui.label(s.trace_id).classes("nasiko-mono text-caption text-grey-7")
-        with ui.column().classes("w-full gap-0").mark("waterfall"):
+        with ui.column().classes("w-full gap-0").props(testid("waterfall")):
             for row in waterfall_rows(tree.roots):
                 span: SpanNode = row["span"]
                 color = "#c10015" if span.status == "error" else "#1976d2"
                 with ui.expansion().classes("w-full").props("dense") as exp:
-                    exp.mark(f"span-{span.name}")
+                    exp.props(testid(f"span-{span.name}"))
                     with (
                         exp.add_slot("header"),
                         ui.row().classes("w-full items-center no-wrap gap-2"),

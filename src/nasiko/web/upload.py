@@ -13,7 +13,7 @@ from nasiko.core.deploy.service import UploadService
 from nasiko.errors import InvalidInput, NasikoError
 from nasiko.web.agent_tabs import run_in_page
 from nasiko.web.context import PageContext, resolve
-from nasiko.web.layout import error_panel, frame, guarded, status_badge, when
+from nasiko.web.layout import error_panel, frame, guarded, status_badge, testid, when
 
 STEP_ICONS = {"pending": "radio_button_unchecked", "running": "autorenew", "done": "check_circle",
               "failed": "error"}  # fmt: skip
@@ -52,13 +52,13 @@ async def upload_page(request: Request) -> RedirectResponse | None:
         ).classes("text-grey-8")
         with ui.card().classes("w-full"), ui.row().classes("w-full gap-2 items-end"):
             runtime = ui.select(["process", "docker"], value=default_runtime, label="Runtime")
-            runtime.props("outlined dense").classes("w-36").mark("runtime")
+            runtime.props("outlined dense").classes("w-36").props(testid("runtime"))
             visibility = (
                 ui.select(["private", "shared", "public"], value="private", label="Visibility")
                 .props("outlined dense")
                 .classes("w-36")
             )
-            visibility.mark("upload-visibility")
+            visibility.props(testid("upload-visibility"))
             slug = ui.input("Slug (optional)").props("outlined dense").classes("w-44")
             tags = ui.input("Tags (comma separated)").props("outlined dense").classes("grow")
 
@@ -98,13 +98,13 @@ async def upload_page(request: Request) -> RedirectResponse | None:
                     on_rejected=lambda: ui.notify(
                         "That file is too large for this platform", type="negative"
                     ),
-                ).props('accept=".zip,.tar,.tar.gz,.tgz" flat bordered').classes("w-full").mark(
-                    "archive"
+                ).props('accept=".zip,.tar,.tar.gz,.tgz" flat bordered').classes("w-full").props(
+                    testid("archive")
                 )
             with ui.tab_panel(git_tab):
                 repos = await github_repos(ctx)
                 url = ui.input("Repository URL", placeholder="https://github.com/owner/repo.git")
-                url.props("outlined dense").classes("w-full").mark("git-url")
+                url.props("outlined dense").classes("w-full").props(testid("git-url"))
                 if repos:
                     github = ctx.svc.extensions["github"]
 
@@ -161,7 +161,7 @@ def render_steps(box: ui.column, upload: Upload) -> None:
     with box:
         with ui.row().classes("items-center gap-2"):
             ui.label("Status").classes("text-subtitle1")
-            status_badge(upload.status).mark("upload-status")
+            status_badge(upload.status).props(testid("upload-status"))
         for step in upload.steps:
             with (
                 ui.expansion(
@@ -172,7 +172,7 @@ def render_steps(box: ui.column, upload: Upload) -> None:
                 .classes("w-full")
                 .props("dense") as exp
             ):
-                exp.mark(f"step-{step.name}")
+                exp.props(testid(f"step-{step.name}"))
                 exp.props(f'header-class="text-{STEP_COLORS[step.status]}"')
                 ui.label(f"{step.status} · started {when(step.started_at)}").classes("text-caption")
                 ui.label("\n".join(step.log[-200:]) or "(no output)").classes(
@@ -180,13 +180,13 @@ def render_steps(box: ui.column, upload: Upload) -> None:
                 )
         if upload.status == "failed":
             with ui.card().classes("w-full bg-red-1 text-red-10"):
-                ui.label(upload.error or "the upload failed").props('role="alert"').mark(
-                    "upload-error"
+                ui.label(upload.error or "the upload failed").props('role="alert"').props(
+                    testid("upload-error")
                 )
         if upload.status == "registered" and upload.slug:
             with ui.row().classes("items-center gap-2"):
                 ui.icon("check_circle", color="positive")
-                ui.link(f"Open {upload.slug}", f"/agents/{upload.slug}").mark("open-agent")
+                ui.link(f"Open {upload.slug}", f"/agents/{upload.slug}").props(testid("open-agent"))
 
 
 async def progress_page(request: Request, upload_id: str) -> RedirectResponse | None:
