@@ -104,7 +104,9 @@ async def lifecycle_buttons(
             if visibility.value == agent.visibility:
                 return
             updated = await ctx.svc.registry.update(
-                ctx.principal, agent.slug, UpdateAgent(visibility=visibility.value)
+                ctx.principal,
+                agent.slug,
+                UpdateAgent.model_validate({"visibility": visibility.value}),
             )
             agent.visibility = updated.visibility
             if hints.get("warning") is not None:  # the Access tab's hint follows it

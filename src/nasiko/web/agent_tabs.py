@@ -12,7 +12,7 @@ from nicegui import background_tasks, ui
 
 from nasiko.core.models import utcnow
 from nasiko.core.observability.models import TraceFilter
-from nasiko.core.registry.models import Agent, NewGrant
+from nasiko.core.registry.models import Agent, AgentVersion, Grant, NewGrant
 from nasiko.errors import NasikoError
 from nasiko.web.charts import metrics_charts
 from nasiko.web.context import PageContext
@@ -86,7 +86,8 @@ async def metrics_tab(ctx: PageContext, agent: Agent) -> None:
 
 
 async def versions_tab(ctx: PageContext, agent: Agent, reload: Callable[[], None]) -> None:
-    versions = await ctx.svc.registry.versions(ctx.principal, agent.slug)
+    # Annotated: RegistryService.list shadows the builtin in its own signatures for mypy.
+    versions: list[AgentVersion] = await ctx.svc.registry.versions(ctx.principal, agent.slug)
     lifecycle = ctx.svc.extensions["lifecycle"]
     for version in sorted(versions, key=lambda v: v.version, reverse=True):
         with (
@@ -140,7 +141,7 @@ async def access_tab(ctx: PageContext, agent: Agent) -> ui.label:
     listing = ui.column().classes("w-full gap-1")
 
     async def refresh() -> None:
-        grants = await svc.registry.grants(ctx.principal, agent.slug)
+        grants: list[Grant] = await svc.registry.grants(ctx.principal, agent.slug)
         listing.clear()
         with listing:
             if not grants:
@@ -173,7 +174,9 @@ async def access_tab(ctx: PageContext, agent: Agent) -> ui.label:
         await svc.registry.grant(
             ctx.principal,
             agent.slug,
-            NewGrant(grantee=(grantee.value or "").strip(), grantee_type=kind.value),
+            NewGrant.model_validate(
+                {"grantee": (grantee.value or "").strip(), "grantee_type": kind.value}
+            ),
         )
         ui.notify(f"Granted {grantee.value} access", type="positive")
         grantee.value = ""

@@ -3,6 +3,7 @@ tokens and cost per time bucket, and the span waterfall of one trace."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ def buckets(
     rows = [{"calls": 0, "errors": 0, "ms": 0.0, "tokens": 0, "cost": 0.0} for _ in range(count)]
     for t in traces:
         start = t.start if t.start.tzinfo else t.start.replace(tzinfo=UTC)
-        index = int((start - since) / width)
+        index = math.floor((start - since) / width)  # int() would fold -0.3 into bucket 0
         if not 0 <= index < count:
             continue
         row = rows[index]

@@ -181,7 +181,9 @@ async def chat_page(
                     if session is None:
                         session = await chat.create(
                             ctx.principal,
-                            NewSession(agent=None if picker.value == AUTO else picker.value),
+                            NewSession.model_validate(
+                                {"agent": None if picker.value == AUTO else picker.value}
+                            ),
                         )
                         state["session"] = session
                         none_yet.set_visibility(False)
