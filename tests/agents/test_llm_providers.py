@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from agent_harness import load_agent_module
-from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -13,12 +14,16 @@ llm = load_agent_module("translator", "llm")
 
 
 @pytest.fixture(scope="module")
-def spans() -> InMemorySpanExporter:
+def spans() -> Iterator[InMemorySpanExporter]:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)  # once per process; the module's tracer is a proxy
-    return exporter
+    # The module's tracer points at this provider; the process-wide one stays untouched so
+    # other tests' tracing is not captured here (or lost).
+    original = llm._tracer
+    llm._tracer = provider.get_tracer("nasiko.sample_agent.llm")
+    yield exporter
+    llm._tracer = original
 
 
 @pytest.mark.parametrize(
