@@ -176,6 +176,14 @@ def test_upload_chat_trace_and_share(
     expect(page.get_by_test_id("sessions")).to_contain_text(f"Chat with {SLUG}")
     ana.shot("chat")
 
+    # Automatic: the router picks the agent and the page says which one and why.
+    pick(page, "agent-picker", "Automatic (router picks)")
+    field(page, "message").fill("echo my message back to me")
+    field(page, "message").press("Enter")
+    expect(page.get_by_test_id("routed")).to_contain_text(f"Routed to {SLUG}")
+    expect(page.get_by_test_id("msg-agent").last).to_contain_text("echo: echo my message back")
+    ana.shot("chat-automatic")
+
     # Its trace: the gateway recorded a span for the call.
     wait_for_trace(ui_platform, admin_api)
     page = ana.go(f"/ui/traces?agent={SLUG}")
