@@ -76,8 +76,11 @@ def build_listeners(svc: Services, names: list[str]) -> list[Listener]:
     out: list[Listener] = []
     if "api" in names:
         from nasiko.api.app import create_app as api_app
+        from nasiko.web.app import mount_ui
 
-        out.append(Listener("api", s.api.host, s.api.port, api_app(svc)))
+        app = api_app(svc)
+        mount_ui(app, svc)  # the web UI is served same-origin by the API process
+        out.append(Listener("api", s.api.host, s.api.port, app))
     if "gateway" in names:
         from nasiko.gateway.app import create_app as gateway_app
 
