@@ -103,7 +103,10 @@ def setup_tracing(
     finally:
         otel_context.detach(token)
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-    provider.add_span_processor(BatchSpanProcessor(LocalSpanExporter(service)))
+    # A second: spans of a call show up in the trace view while the user still looks at it.
+    provider.add_span_processor(
+        BatchSpanProcessor(LocalSpanExporter(service), schedule_delay_millis=1000)
+    )
     svc.extensions["tracer_provider"] = provider
     if set_global:
         trace.set_tracer_provider(provider)

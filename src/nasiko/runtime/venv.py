@@ -231,6 +231,54 @@ class VenvBuilder:
                 str(reqfile),
             ]
         await self._run(cmd, log, cwd=source_dir)
+        if any(r.startswith("opentelemetry-distro") for r in extra):
+            await self._install_instrumentations(venv, python, log, source_dir)
+
+    async def _install_instrumentations(
+        self, venv: Path, python: str, log: LogSink, source_dir: Path
+    ) -> None:
+        """The OpenTelemetry instrumentations for the libraries the agent has (ASGI servers,
+        HTTP clients…), so its server span continues the gateway's trace."""
+        bootstrap = venv / "bin" / "opentelemetry-bootstrap"
+        if not bootstrap.exists():
+            return
+        proc = await asyncio.create_subprocess_exec(
+            str(bootstrap),
+            "-a",
+            "requirements",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            env={**os.environ, "VIRTUAL_ENV": str(venv)},
+        )
+        out, _ = await proc.communicate()
+        # Unpinned: the index may not carry the exact beta that the bootstrap names, and the
+        # resolver then picks a set that fits the distro.
+        wanted = [ln.strip().split("==")[0] for ln in out.decode().splitlines() if ln.strip()]
+        if proc.returncode != 0 or not wanted:
+            await log("no OpenTelemetry instrumentations apply to this agent")
+            return
+        reqfile = venv / "nasiko-otel-requirements.txt"
+        reqfile.write_text("\n".join(wanted) + "\n")
+        await log(f"adding {len(wanted)} OpenTelemetry instrumentation(s)")
+        if self.uv:
+            cmd = [self.uv, "pip", "install", "--python", python, "-r", str(reqfile)]
+        else:
+            cmd = [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--cache-dir",
+                str(self.cache / "pip"),
+                "-r",
+                str(reqfile),
+            ]
+        try:
+            await self._run(cmd, log, cwd=source_dir)
+        except BuildFailed as exc:
+            # Tracing inside the agent is a bonus: the agent still deploys without it.
+            await log(f"warning: OpenTelemetry instrumentations not installed: {exc.message}")
 
     def _link_site_packages(self, venv: Path) -> None:
         targets = [p for p in venv.glob("lib/python*/site-packages")]
