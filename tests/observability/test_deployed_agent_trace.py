@@ -35,8 +35,8 @@ def test_one_call_through_the_gateway_is_one_priced_trace(tmp_path: Path) -> Non
         shutil.copytree(AGENT, pkg)
         # The package's own settings: where its model is, and a short export interval.
         (pkg / "nasiko.toml").write_text(
-            '[agent]\nenv = { OPENAI_BASE_URL = "%s", OTEL_BSP_SCHEDULE_DELAY = "200" }\n'
-            % llm.openai_base_url
+            f'[agent]\nenv = {{ OPENAI_BASE_URL = "{llm.openai_base_url}", '
+            'OTEL_BSP_SCHEDULE_DELAY = "200" }\n'
         )
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as zf:
