@@ -31,7 +31,7 @@ def sh(*cmd: str | Path, **kw: object) -> None:
 
 
 def ensure_venv(extras: str) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - run.py runs under whatever python3 exists
         sys.exit(f"Nasiko needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == want and (BIN / "nasiko").exists():
@@ -45,6 +45,33 @@ def ensure_venv(extras: str) -> None:
     sh(*pip, "-e", f"{ROOT}[{extras}]")
     sh(*pip, "--no-deps", *NO_DEPS)
     STAMP.write_text(want)
+
+
+# What the suite needs from the system (Debian names): databases for the server-mode tests,
+# Chromium for the browser tests, git for the git sources. Installed when we are root on a
+# Debian-like machine; otherwise the message says what to install.
+SYSTEM_PACKAGES = {
+    "git": "git",
+    "pg_ctlcluster": "postgresql",
+    "redis-server": "redis-server",
+    "chromium": "chromium",
+}
+
+
+def ensure_system_packages() -> None:
+    missing = sorted({pkg for tool, pkg in SYSTEM_PACKAGES.items() if not shutil.which(tool)})
+    if not missing:
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        print(f"installing system packages: {' '.join(missing)}", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        sh("apt-get", "update", "-qq", env=env)
+        sh("apt-get", "install", "-y", "-qq", *missing, env=env, stdout=subprocess.DEVNULL)
+        return
+    sys.exit(
+        f"the tests need these system packages: {' '.join(missing)} (Debian names); "
+        "install them and run this again"
+    )
 
 
 def port_open(port: int) -> bool:
@@ -100,6 +127,7 @@ def main() -> None:
         ensure_venv("dev")
         os.execv(BIN / "nasiko", [str(BIN / "nasiko"), "up", *rest])
     ensure_venv("dev,test")
+    ensure_system_packages()
     ensure_services()
     os.execv(BIN / "python", [str(BIN / "python"), "-m", "pytest", *rest])
 
