@@ -69,7 +69,9 @@ def up(
                 "otlp": "OTLP/HTTP",
             }.get(lst.name, lst.name)
             lines.append(f"  {label:<14} http://{lst.host}:{lst.port}")
-        lines.append(f"  {'API docs':<14} http://{settings.api.host}:{settings.api.port}/docs")
+        base = f"http://{settings.api.host}:{settings.api.port}"
+        lines.append(f"  {'Web UI':<14} {base}/ui")
+        lines.append(f"  {'API docs':<14} {base}/docs")
         if svc.generated_admin_password:
             lines.append(
                 f"\nFirst start: superuser [bold]{settings.admin_username}[/bold] with password "
