@@ -1,7 +1,12 @@
 """Upload-to-registered time for a small agent on the process runtime, cold (empty wheel
 cache) and warm, against a bare `pip install` of the same requirements in the same run.
 
-    python bench/deploy/bench_deploy.py [--rounds 2]
+    python bench/deploy/bench_deploy.py [--rounds 2] [--docker]
+
+With --docker the same upload also runs on the docker runtime (the engine from
+scripts/ci/container-engine.sh; its local base image replaces python:*, dependencies come
+from the host-built wheelhouse): cold is a first build of the image, warm reuses the engine's
+layer cache for a second agent version.
 
 The agent is tests/fixtures/agents/echo-agent (requirements: a2a-sdk[http-server]). Builds use
 real virtual environments (no inherited site-packages), so dependencies really install.
@@ -10,7 +15,6 @@ real virtual environments (no inherited site-packages), so dependencies really i
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import shutil
 import statistics
@@ -19,23 +23,21 @@ import sys
 import tempfile
 import time
 import venv
-import zipfile
 from pathlib import Path
 
 from nasiko.client import NasikoClient
+from nasiko.testing.packages import zip_folder
 from nasiko.testing.platform import PlatformThread, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENT = ROOT / "tests" / "fixtures" / "agents" / "echo-agent"
 
 
-def zipped() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for path in sorted(AGENT.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                zf.write(path, f"echo-agent/{path.relative_to(AGENT).as_posix()}")
-    return buf.getvalue()
+def zipped(marker: str | None = None) -> bytes:
+    # A new comment in requirements.txt changes the image's dependency layer: no cache fits.
+    reqs = (AGENT / "requirements.txt").read_text()
+    replace = {"requirements.txt": reqs + f"# build {marker}\n"} if marker else None
+    return zip_folder(AGENT, wrap="echo-agent", replace=replace)
 
 
 def bare_pip(tmp: Path) -> float:
@@ -82,6 +84,7 @@ def deploy(client: NasikoClient, slug: str, data: bytes) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--docker", action="store_true", help="also the docker runtime")
     args = ap.parse_args()
     data = zipped()
     rows: dict[str, list[float]] = {
@@ -89,11 +92,26 @@ def main() -> None:
         "upload → registered, cold cache": [],
         "upload → registered, warm cache": [],
     }
+    if args.docker:
+        subprocess.run(
+            ["bash", str(ROOT / "scripts" / "ci" / "container-engine.sh")],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        rows["docker: upload → registered, cold image"] = []
+        rows["docker: upload → registered, warm layer cache"] = []
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         for r in range(args.rounds):
             rows["bare pip install (cold cache)"].append(bare_pip(tmp))
-            settings = make_settings(tmp / f"data-{r}", worker={"health_timeout": 120.0})
+            settings = make_settings(
+                tmp / f"data-{r}",
+                worker={"health_timeout": 120.0},
+                runtime={
+                    "docker_base_images": {"python:*": "nasiko/python-base:bookworm"},
+                    "docker_wheelhouse": True,
+                },
+            )
             with (
                 PlatformThread(settings, ["api", "gateway", "worker"]) as p,
                 NasikoClient(p.api_url) as client,
@@ -101,6 +119,17 @@ def main() -> None:
                 client.login("admin", "admin-password-1")
                 rows["upload → registered, cold cache"].append(deploy(client, f"cold-{r}", data))
                 rows["upload → registered, warm cache"].append(deploy(client, f"warm-{r}", data))
+                if args.docker:
+                    # A never-seen package text makes the first build miss the layer cache.
+                    fresh = zipped(marker=f"{time.time_ns()}")
+                    rows["docker: upload → registered, cold image"].append(
+                        deploy(client, f"dcold-{r}", fresh, "docker")
+                    )
+                    rows["docker: upload → registered, warm layer cache"].append(
+                        deploy(client, f"dwarm-{r}", fresh, "docker")
+                    )
+                    for slug in (f"dcold-{r}", f"dwarm-{r}"):
+                        client.delete(f"/registries/{slug}")
     base = statistics.median(rows["bare pip install (cold cache)"])
     print(f"python {sys.version.split()[0]}, {args.rounds} rounds, medians")
     print("| measurement | median s | vs bare pip install |")

@@ -26,10 +26,10 @@ from sqlalchemy import delete
 from nasiko.bootstrap import open_services
 from nasiko.core.observability.models import SpanRecord
 from nasiko.observability import otlp
-from nasiko.testing.otlp import encode, new_trace_id, span
 from nasiko.observability.wiring import register
 from nasiko.storage.sql.repos.traces import _row
 from nasiko.storage.sql.tables_traces import spans as spans_table
+from nasiko.testing.otlp import encode, new_trace_id, span
 from nasiko.testing.platform import (
     PG_ADMIN_URL,
     create_pg_database,

@@ -170,7 +170,7 @@ class NasikoClient:
 
 def iter_sse(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
     """Parses Server-Sent Events into (event, data) pairs."""
-    event, data = "message", []
+    event, data = "message", list[str]()
     for line in lines:
         if not line:
             if data:

@@ -16,14 +16,16 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import FIXTURES, deploy_settings, zip_folder  # type: ignore[import-not-found]
 from nasiko.a2a import send_text
 from nasiko.client import ApiError, NasikoClient
 from nasiko.runtime import procutil
+from nasiko.testing.packages import deploy_settings, zip_folder
 from nasiko.testing.platform import PlatformThread
 
 ADMIN = ("admin", "admin-password-1")
 FIXED_PORT = 47613  # hard-wired in tests/fixtures/agents/fixed-port-agent/server.py
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "agents"
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 180) -> Any:

@@ -11,10 +11,12 @@ from typing import Any
 
 import httpx
 
-from conftest import FIXTURES, zip_folder  # type: ignore[import-not-found]
 from nasiko.a2a import send_text
 from nasiko.client import NasikoClient, iter_sse
+from nasiko.testing.packages import zip_folder
 from nasiko.testing.platform import PlatformThread
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "agents"
 
 
 def wait_done(client: NasikoClient, upload_id: str, timeout: float = 120) -> dict[str, Any]:

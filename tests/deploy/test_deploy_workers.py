@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from conftest import deploy_settings, zip_folder  # type: ignore[import-not-found]
 from nasiko.client import NasikoClient
+from nasiko.testing.packages import deploy_settings, zip_folder
 from nasiko.testing.platform import PlatformThread
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "agents" / "echo-agent"

@@ -54,8 +54,13 @@ def follow_upload(client: NasikoClient, upload: dict[str, Any]) -> dict[str, Any
 
 
 class _Null:
+    """Stands in for Rich's Live display when output is not a terminal."""
+
     def __enter__(self) -> _Null:
         return self
+
+    def update(self, _renderable: Any) -> None:
+        return None
 
     def __exit__(self, *exc: object) -> None:
         return None

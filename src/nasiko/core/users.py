@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 import secrets
 import uuid
@@ -121,7 +122,7 @@ class UserService:
         items, total = await self.users.list(limit=limit, offset=offset, q=q)
         return Page(items=items, total=total, limit=limit, offset=offset)
 
-    async def search(self, q: str, *, limit: int) -> list[User]:
+    async def search(self, q: str, *, limit: int) -> builtins.list[User]:
         items, _ = await self.users.list(limit=limit, offset=0, q=q)
         return [u for u in items if u.is_active]
 
@@ -158,6 +159,8 @@ class UserService:
             target_type="user",
             target_id=user.id,
         )
+        if updated is None:
+            raise NotFound(f"no user '{user_id}'")
         return updated  # type: ignore[no-any-return]
 
     async def change_password(

@@ -90,7 +90,7 @@ class GatewayMetrics:
         chat.labels("pending").set_function(lambda: chat_stats().get("pending", 0))
         chat.labels("written").set_function(lambda: chat_stats().get("written", 0))
         chat.labels("dropped").set_function(lambda: chat_stats().get("dropped", 0))
-        self._children: dict[tuple[str, str, int], tuple[Any, Any, Any, Any]] = {}
+        self._children: dict[tuple[str, str, int], tuple[Any, ...]] = {}
 
     def record(self, call: CallRecord) -> None:
         key = (call.agent, call.method, call.status)

@@ -42,8 +42,8 @@ class RedisCache:
         self._prefix = prefix
 
     async def get(self, key: str) -> bytes | None:
-        value: bytes | None = await self._redis.get(self._prefix + key)
-        return value
+        value = await self._redis.get(self._prefix + key)
+        return value.encode() if isinstance(value, str) else value
 
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         await self._redis.set(self._prefix + key, value, px=int(ttl * 1000) if ttl else None)

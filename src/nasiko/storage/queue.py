@@ -96,7 +96,7 @@ class RedisStreamQueue:
         now = time.monotonic()
         if now - self._last_autoclaim >= 1.0:
             self._last_autoclaim = now
-            res = await self._redis.xautoclaim(
+            res: Any = await self._redis.xautoclaim(
                 self.stream,
                 self.group,
                 consumer,

@@ -4,6 +4,7 @@ session's agent (or the router's pick), blocking or streamed."""
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -84,7 +85,7 @@ class ChatService:
             **session.model_dump(), messages=await self.repo.messages(session.id)
         )
 
-    async def recent(self, session_id: str) -> list[ChatMessage]:
+    async def recent(self, session_id: str) -> builtins.list[ChatMessage]:
         """The last messages, from the cache (Redis in server mode) when fresh."""
         key = f"chat:recent:{session_id}"
         cached = await self.cache.get(key)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from nasiko.core.models import Entity
 
@@ -40,11 +40,16 @@ class Upload(Entity):
     options: dict[str, Any] | None = None
     steps: list[Step] = Field(default_factory=lambda: [Step(name=s) for s in STEPS])
     error: str | None = None
-    result: dict[str, Any] | None = None
+    result: dict[str, Any] = Field(default_factory=dict)
     attempts: int = 0
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None = None
+
+    @field_validator("result", mode="before")
+    @classmethod
+    def _no_result_yet(cls, value: Any) -> Any:
+        return {} if value is None else value
 
     @property
     def done(self) -> bool:

@@ -396,6 +396,7 @@ class DeployPipeline:
             name=owner.username if owner else "?",
             role=owner.role if owner else "user",
         )
+        assert up.agent_id is not None  # chosen while validating
         source = {**up.source, "upload_id": up.id}
         source.pop("path", None)
         dep_json = up.result["deployment"]

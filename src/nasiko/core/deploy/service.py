@@ -319,7 +319,10 @@ class AgentLifecycle:
                 target_id=agent.id,
                 details={"version": number},
             )
-        return await self.registry.repo.get(agent.id)  # type: ignore[no-any-return]
+        started = await self.registry.repo.get(agent.id)
+        if started is None:
+            raise NotFound(f"'{agent.slug}' was deleted while it started")
+        return started
 
     async def restart(self, principal: Principal, key: str) -> Agent:
         return await self.start(principal, key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 import uuid
 from typing import Any, Protocol
@@ -39,19 +40,39 @@ class RegistryRepo(Protocol):
     async def get(self, key: str, *, include_deleted: bool = False) -> Agent | None: ...
     async def slug_taken(self, slug: str) -> bool: ...
     async def list(
-        self, principal: Principal, **kw: Any
-    ) -> tuple[list[tuple[Agent, float | None]], int]: ...
-    async def versions(self, agent_id: str) -> list[AgentVersion]: ...
+        self,
+        principal: Principal,
+        *,
+        limit: int,
+        offset: int,
+        owner: str | None = None,
+        visibility: str | None = None,
+        tag: str | None = None,
+        status: str | None = None,
+        q: str | None = None,
+    ) -> tuple[builtins.list[tuple[Agent, float | None]], int]: ...
+    async def versions(self, agent_id: str) -> builtins.list[AgentVersion]: ...
     async def version(self, agent_id: str, version: int) -> AgentVersion | None: ...
     async def next_version(self, agent_id: str) -> int: ...
-    async def grants_for(self, agent_id: str) -> list[Grant]: ...
+    async def grants_for(self, agent_id: str) -> builtins.list[Grant]: ...
     async def put_grant(self, grant: Grant) -> Grant: ...
     async def delete_grant(self, agent_id: str, grantee_type: str, grantee_id: str) -> bool: ...
     async def add_agent_token(
-        self, *, token_id: str, agent_id: str, token_hash: str, prefix: str
+        self,
+        *,
+        token_id: str,
+        agent_id: str,
+        token_hash: str,
+        prefix: str,
+        keep_previous: bool = False,
+    ) -> None: ...
+    async def revoke_agent_tokens(
+        self, agent_id: str, *, only_hash: str | None = None, except_hash: str | None = None
     ) -> None: ...
     async def agent_for_token(self, token_hash: str) -> Agent | None: ...
     async def count(self) -> int: ...
+    async def get_deployment(self, agent_id: str) -> dict[str, Any] | None: ...
+    async def all_live(self) -> builtins.list[tuple[Agent, builtins.list[Grant]]]: ...
 
 
 def slug_from(name: str) -> str:
@@ -232,7 +253,7 @@ class RegistryService:
 
     async def search(
         self, principal: Principal, q: str, *, limit: int, offset: int = 0
-    ) -> tuple[list[tuple[Agent, float]], int]:
+    ) -> tuple[builtins.list[tuple[Agent, float]], int]:
         if not q.strip():
             raise InvalidInput("give a search query", details=[{"field": "q"}])
         rows, total = await self.repo.list(principal, limit=limit, offset=offset, q=q)
@@ -243,7 +264,7 @@ class RegistryService:
         card = rewrite_card_urls(agent.card, f"{self.gateway_url}/agents/{agent.slug}")
         return to_v03_card(card) if legacy else card
 
-    async def versions(self, principal: Principal, key: str) -> list[AgentVersion]:
+    async def versions(self, principal: Principal, key: str) -> builtins.list[AgentVersion]:
         agent = await self.get_visible(principal, key)
         return await self.repo.versions(agent.id)
 
@@ -341,7 +362,7 @@ class RegistryService:
             raise NotFound(f"no agent '{body.grantee}'", details=[{"field": "grantee"}])
         return target.id, target.slug
 
-    async def grants(self, principal: Principal, key: str) -> list[Grant]:
+    async def grants(self, principal: Principal, key: str) -> builtins.list[Grant]:
         agent = await self.get_managed(principal, key)
         return await self.repo.grants_for(agent.id)
 

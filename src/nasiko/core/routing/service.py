@@ -27,9 +27,7 @@ class RouterService:
         self, view: Any, *, index: RouterIndex | None = None, threshold: float | None = None
     ) -> None:
         self.view = view
-        config = RouterConfig()
-        if threshold is not None:
-            config.threshold = threshold
+        config = RouterConfig() if threshold is None else RouterConfig(threshold=threshold)
         self.index = index or RouterIndex(config=config)
         self._ready = asyncio.Event()
         self._starting: asyncio.Task[None] | None = None

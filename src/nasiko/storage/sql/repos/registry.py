@@ -3,6 +3,7 @@ PostgreSQL tsvector with the same result shape."""
 
 from __future__ import annotations
 
+import builtins
 import re
 from datetime import datetime
 from typing import Any
@@ -260,7 +261,7 @@ class SqlRegistryRepo:
                 fts = table("agents_fts", column("agent_id"))
                 match = " OR ".join(f'"{t}"*' for t in terms)
                 # bm25 is "smaller is better"; weights: name, description, skills, tags, examples.
-                rank = literal_column("bm25(agents_fts, 0, 10.0, 4.0, 3.0, 3.0, 1.0)")
+                rank: Any = literal_column("bm25(agents_fts, 0, 10.0, 4.0, 3.0, 3.0, 1.0)")
                 sub = (
                     select(fts.c.agent_id, rank.label("rank"))
                     .select_from(fts)
@@ -307,7 +308,7 @@ class SqlRegistryRepo:
             )
         return out, total
 
-    async def all_live(self) -> list[tuple[Agent, list[Grant]]]:
+    async def all_live(self) -> builtins.list[tuple[Agent, builtins.list[Grant]]]:
         async with self.engine.connect() as conn:
             rows = (
                 (await conn.execute(select(*_AGENT_COLS).where(agents.c.deleted_at.is_(None))))
@@ -334,7 +335,7 @@ class SqlRegistryRepo:
 
     # ------------------------------------------------------------------ versions
 
-    async def versions(self, agent_id: str) -> list[AgentVersion]:
+    async def versions(self, agent_id: str) -> builtins.list[AgentVersion]:
         async with self.engine.connect() as conn:
             rows = (
                 (
@@ -378,7 +379,7 @@ class SqlRegistryRepo:
 
     # ------------------------------------------------------------------ grants
 
-    async def grants_for(self, agent_id: str) -> list[Grant]:
+    async def grants_for(self, agent_id: str) -> builtins.list[Grant]:
         async with self.engine.connect() as conn:
             rows = (
                 (

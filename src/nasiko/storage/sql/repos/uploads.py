@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import builtins
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -119,7 +120,7 @@ class SqlUploadRepo:
                 .values(lease_owner=None, lease_until=None)
             )
 
-    async def unfinished(self, *, stale_before: datetime | None = None) -> list[Upload]:
+    async def unfinished(self, *, stale_before: datetime | None = None) -> builtins.list[Upload]:
         """Uploads not yet registered or failed whose lease is free or expired."""
         now = stale_before or utcnow()
         async with self.engine.connect() as conn:
