@@ -65,10 +65,13 @@ def bare_pip(tmp: Path) -> float:
     return elapsed
 
 
-def deploy(client: NasikoClient, slug: str, data: bytes) -> float:
+def deploy(client: NasikoClient, slug: str, data: bytes, runtime: str = "process") -> float:
     start = time.perf_counter()
     resp = client.request(
-        "POST", "/uploads", files={"file": ("echo-agent.zip", data)}, data={"slug": slug}
+        "POST",
+        "/uploads",
+        files={"file": ("echo-agent.zip", data)},
+        data={"slug": slug, "runtime": runtime},
     )
     upload_id = resp.json()["id"]
     while True:
