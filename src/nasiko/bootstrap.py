@@ -295,7 +295,7 @@ def wire_chat(svc: Services) -> None:
     s = svc.settings
     router = RouterService(svc.registry_view, threshold=s.router.threshold)
     svc.extensions["router_service"] = router
-    svc.extensions["chat_log_sink"] = ChatLogStore(svc.storage.chat, svc.cache)
+    svc.extensions["chat_log_sink"] = ChatLogStore(svc.storage.chat)
     svc.extensions["chat"] = ChatService(
         repo=svc.storage.chat,
         registry=svc.registry,

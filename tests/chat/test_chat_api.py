@@ -87,6 +87,21 @@ def test_blocking_multi_turn_and_history(chat_env: dict[str, Any]) -> None:
         ("agent", "Poet: again"),
     ]
     assert all(not m["partial"] for m in messages)
+    # The history now sits in the recent-history cache, under the session's current state;
+    # a new message changes that state, so the next read is fresh.
+    platform: PlatformThread = chat_env["platform"]
+    cached = None
+    for _ in range(50):  # the writer may still be stamping the session after the messages
+        user.get(f"/chat/sessions/{session['id']}")
+        current = platform.call(platform.services.storage.chat.get_session(session["id"]))
+        stamp = f"{current.message_count}:{current.updated_at.timestamp():.6f}"
+        key = f"chat:recent:{session['id']}:{stamp}"
+        cached = platform.call(platform.services.cache.get(key))
+        if cached is not None:
+            break
+    assert cached is not None and b"Poet: again" in cached
+    user.post(f"/chat/sessions/{session['id']}/messages", json={"text": "third"})
+    assert history(user, session["id"], 6)[-1]["text"] == "Poet: third"
     listed = user.get("/chat/sessions")
     assert listed["items"][0]["id"] == session["id"] and listed["total"] == 1
     renamed = user.patch(f"/chat/sessions/{session['id']}", json={"title": "Poems"})

@@ -11,7 +11,7 @@ from typing import Any
 
 from nasiko.core.chat.models import ChatMessage, ChatSession
 from nasiko.core.models import utcnow
-from nasiko.core.ports import Cache, ChatLogEntry
+from nasiko.core.ports import ChatLogEntry
 
 TITLE_CHARS = 60
 
@@ -37,9 +37,8 @@ def message_key(entry: ChatLogEntry) -> str:
 class ChatLogStore:
     """Implements the gateway's ChatLogSink on the chat repository."""
 
-    def __init__(self, repo: Any, cache: Cache | None = None) -> None:
+    def __init__(self, repo: Any) -> None:
         self.repo = repo
-        self.cache = cache
 
     async def write_batch(self, entries: list[ChatLogEntry]) -> None:
         sessions: dict[tuple[str, str], ChatSession] = {}
@@ -95,8 +94,6 @@ class ChatLogStore:
                 await self.repo.update_session(
                     session.id, last_agent_id=last.agent_id, state=last.state, task_id=last.task_id
                 )
-            if self.cache is not None:
-                await self.cache.delete(f"chat:recent:{session.id}")
 
 
 def _int(value: Any) -> int | None:

@@ -81,13 +81,24 @@ class ChatService:
 
     async def history(self, principal: Principal, session_id: str) -> SessionWithMessages:
         session = await self.get(principal, session_id)
-        return SessionWithMessages(
-            **session.model_dump(), messages=await self.repo.messages(session.id)
+        # Short conversations (most of them) come from the recent-history cache.
+        messages = (
+            await self.recent(session)
+            if session.message_count <= RECENT
+            else await self.repo.messages(session.id)
         )
+        return SessionWithMessages(**session.model_dump(), messages=messages)
 
-    async def recent(self, session_id: str) -> builtins.list[ChatMessage]:
-        """The last messages, from the cache (Redis in server mode) when fresh."""
-        key = f"chat:recent:{session_id}"
+    async def recent(self, session: ChatSession) -> builtins.list[ChatMessage]:
+        """The last messages, from the cache (Redis in server mode) when fresh.
+
+        The key names the session's message count and last update, which the chat-log writer
+        changes with every message: a cached copy is never read once it is out of date, and
+        no writer has to find and drop it.
+        """
+        stamp = f"{session.message_count}:{session.updated_at.timestamp():.6f}"
+        key = f"chat:recent:{session.id}:{stamp}"
+        session_id = session.id
         cached = await self.cache.get(key)
         if cached is not None:
             return [ChatMessage.model_validate(m) for m in json.loads(cached)]
@@ -105,7 +116,6 @@ class ChatService:
     async def delete(self, principal: Principal, session_id: str) -> None:
         session = await self.get(principal, session_id)
         await self.repo.delete_session(session.id)
-        await self.cache.delete(f"chat:recent:{session.id}")
 
     # ------------------------------------------------------------------ sending
 
