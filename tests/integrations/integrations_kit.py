@@ -1,8 +1,8 @@
-"""A live platform (API + gateway + worker) with the integration routes and the n8n adapter.
+"""A live platform (API + gateway + worker) whose n8n adapter has a test-sized timeout.
 
-The platform's own API is built without them (the lead wires them in later); this serves a
-second API app on the platform's loop, built with `create_app(svc, extra_routers=...)` and the
-adapter mounted at /n8n-agents, on its own port.
+The platform wires the integrations itself; this serves a second API app on the platform's
+loop with the integrations wired again under a short `n8n_timeout` (so timeout tests take a
+second, not the default 90 % of the gateway's request timeout), on its own port.
 """
 
 from __future__ import annotations
