@@ -63,7 +63,7 @@ def up(
         ]
         for lst in listeners:
             label = {
-                "api": "API + web UI",
+                "api": "REST API",
                 "gateway": "A2A gateway",
                 "router": "Router",
                 "otlp": "OTLP/HTTP",
