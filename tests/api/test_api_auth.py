@@ -76,6 +76,7 @@ async def test_api_tokens_lifecycle(api: httpx.AsyncClient) -> None:
     assert (await api.get("/api/v1/users/me", headers=tok_headers)).json()["username"] == "admin"
     listed = (await api.get("/api/v1/auth/tokens", headers=headers)).json()
     assert [t["name"] for t in listed] == ["ci"]
+    assert listed[0]["last_used_at"] is not None
     assert token not in str(listed)
     token_id = created.json()["id"]
     assert (await api.delete(f"/api/v1/auth/tokens/{token_id}", headers=headers)).status_code == 204

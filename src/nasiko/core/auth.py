@@ -248,6 +248,9 @@ class AuthService:
         user = await self.users.get(record.user_id)
         if user is None or not user.is_active:
             raise Unauthenticated("the account is not active")
+        # "Last used" to the minute: enough to spot stale tokens, without a write per request.
+        if record.last_used_at is None or utcnow() - record.last_used_at > timedelta(minutes=1):
+            await self.tokens.touch(record.id)
         return Principal(
             kind="user", id=user.id, name=user.username, role=user.role, token_id=record.id
         )

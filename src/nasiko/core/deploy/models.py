@@ -61,12 +61,6 @@ class Upload(Entity):
                 return step
         raise KeyError(name)
 
-    def log_tail(self, lines: int = 30) -> list[str]:
-        out: list[str] = []
-        for step in self.steps:
-            out += step.log
-        return out[-lines:]
-
 
 class GitSource(BaseModel):
     url: str = Field(description="Any git remote: https://, ssh, file://")

@@ -66,6 +66,3 @@ class PriceTable:
         if price is None:
             return None
         return ((input_tokens or 0) * price[0] + (output_tokens or 0) * price[1]) / 1_000_000
-
-    def as_dict(self) -> dict[str, tuple[float, float]]:
-        return dict(self._prices)

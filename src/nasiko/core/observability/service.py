@@ -13,7 +13,7 @@ import collections
 import contextlib
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from nasiko.core.models import Page, Principal, utcnow
@@ -247,9 +247,3 @@ class TraceService:
                 await asyncio.wait_for(stop.wait(), interval)
             except TimeoutError:
                 continue
-
-
-def enrich_all(
-    service: TraceService, spans: Iterable[m.SpanRecord], **who: str | None
-) -> list[m.SpanRecord]:
-    return [service.enrich(s, **who) for s in spans]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import builtins
 import re
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -468,15 +467,3 @@ class SqlRegistryRepo:
                 )
             ).scalar()
         return await self.get(agent_id) if agent_id else None
-
-    async def raw_versions_after(self, since: datetime) -> int:  # pragma: no cover - ops aid
-        async with self.engine.connect() as conn:
-            return int(
-                (
-                    await conn.execute(
-                        select(func.count())
-                        .select_from(agent_versions)
-                        .where(agent_versions.c.created_at > since)
-                    )
-                ).scalar_one()
-            )
