@@ -84,4 +84,5 @@ async def run_housekeeping(svc: Services, stop: asyncio.Event) -> None:
         runtimes={"docker"} if s.redis_url else {"process", "docker"},
         agents_dir=s.runtime.agents_dir,
         owner=owner,
+        analyze=svc.storage.analyze,
     )

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from nasiko.core.deploy.pipeline import deployment_from_json
@@ -105,6 +106,7 @@ async def housekeeping(
     interval: float = 5.0,
     agents_dir: Path | None = None,
     owner: Principal | None = None,
+    analyze: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     with contextlib.suppress(NasikoError):
         await recover_agents(lifecycle, runtimes=runtimes)
@@ -124,5 +126,7 @@ async def housekeeping(
             await mirror_status(lifecycle, runtimes=runtimes)
             if ticks % 6 == 0:
                 await requeue_unfinished(uploads)
+            if ticks % 720 == 0 and analyze is not None:  # about hourly
+                await analyze()
         except NasikoError as exc:
             log.warning("housekeeping: %s", exc.message)

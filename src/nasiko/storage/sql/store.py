@@ -35,6 +35,15 @@ class SqlStorage:
 
     async def migrate(self) -> None:
         await migrate.upgrade(self.engine)
+        await self.analyze()
+
+    async def analyze(self) -> None:
+        """Fresh planner statistics. SQLite keeps none until asked, and without them it picks
+        slow plans for the registry's listing (26 ms instead of 5 ms at 10,000 agents);
+        PostgreSQL's autovacuum does this itself."""
+        if self.engine.dialect.name == "sqlite":
+            async with self.engine.begin() as conn:
+                await conn.execute(text("ANALYZE"))
 
     async def check(self) -> dict[str, object]:
         async with self.engine.connect() as conn:

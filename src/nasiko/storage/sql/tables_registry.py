@@ -39,6 +39,7 @@ agents = Table(
     ),
     Index("ix_agents_visibility_status", "visibility", "status"),
     Index("ix_agents_updated", "updated_at"),
+    Index("ix_agents_listing", "deleted_at", "updated_at", "visibility", "owner_id", "id"),
 )
 
 agent_tags = Table(
