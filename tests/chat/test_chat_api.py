@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from nasiko.client import ApiError, NasikoClient, iter_sse
-from nasiko.testing.agents import echo_agent, long_reply_chunks
+from nasiko.testing.agents import echo_agent
 from nasiko.testing.platform import PlatformThread, make_settings
 from nasiko.testing.serving import spawn_agent
 
@@ -208,6 +208,5 @@ def test_stream_broken_by_a_dying_agent_is_marked_partial(chat_env: dict[str, An
         assert events[-1] == "error"
         messages = history(user, session["id"], 2)
         assert messages[-1]["role"] == "agent" and messages[-1]["partial"] is True
-        assert long_reply_chunks  # the agent streams many chunks for "long"
     finally:
         agent.stop()
