@@ -20,18 +20,15 @@ import contextlib
 import hashlib
 import http.server
 import json
-import os
 import sys
 import threading
 import tomllib
-from collections import deque
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from nasiko.core.ports import LogSink
-from nasiko.errors import BuildFailed
-from nasiko.runtime.venv import read_requirements
+from nasiko.runtime.venv import read_requirements, run_logged
 
 _RECIPE = 1  # bump when what goes into a wheelhouse changes
 _TAIL = 60
@@ -126,41 +123,15 @@ class WheelHouse:
         return digest
 
     async def _run(self, cmd: list[str], log: LogSink, *, cwd: Path) -> None:
-        await log("$ " + " ".join(cmd))
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-        env.pop("VIRTUAL_ENV", None)
-        proc = await asyncio.create_subprocess_exec(
-            *cmd,
+        await run_logged(
+            cmd,
+            log,
             cwd=cwd,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
+            env={"PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+            timeout=self.timeout,
+            what="resolving the package's Python dependencies on the host",
+            failure="resolving the package's Python dependencies on the host failed",
         )
-        tail: deque[str] = deque(maxlen=_TAIL)
-
-        async def _pump() -> None:
-            assert proc.stdout is not None
-            async for raw in proc.stdout:
-                line = raw.decode("utf-8", "replace").rstrip()
-                tail.append(line)
-                await log(line)
-
-        try:
-            await asyncio.wait_for(_pump(), self.timeout)
-            code = await proc.wait()
-        except (TimeoutError, asyncio.CancelledError):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, 9)
-            await proc.wait()
-            raise
-        if code != 0:
-            raise BuildFailed(
-                f"resolving the package's Python dependencies on the host failed "
-                f"(exit code {code}): {tail[-1] if tail else 'no output'}",
-                details={"command": cmd, "exit_code": code, "log_tail": list(tail)},
-            )
 
 
 def _rmtree(path: Path) -> None:

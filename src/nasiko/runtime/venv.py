@@ -216,21 +216,7 @@ class VenvBuilder:
         reqfile.write_text("\n".join(wanted) + "\n")
         await log(f"installing {len(wanted)} requirement(s) from {origin or 'the platform'}")
         python = str(venv / "bin" / "python")
-        if self.uv:
-            cmd = [self.uv, "pip", "install", "--python", python, "-r", str(reqfile)]
-        else:
-            cmd = [
-                python,
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--cache-dir",
-                str(self.cache / "pip"),
-                "-r",
-                str(reqfile),
-            ]
-        await self._run(cmd, log, cwd=source_dir)
+        await self._run(self._install_command(python, reqfile), log, cwd=source_dir)
         if any(r.startswith("opentelemetry-distro") for r in extra):
             await self._install_instrumentations(venv, python, log, source_dir)
 
@@ -260,22 +246,8 @@ class VenvBuilder:
         reqfile = venv / "nasiko-otel-requirements.txt"
         reqfile.write_text("\n".join(wanted) + "\n")
         await log(f"adding {len(wanted)} OpenTelemetry instrumentation(s)")
-        if self.uv:
-            cmd = [self.uv, "pip", "install", "--python", python, "-r", str(reqfile)]
-        else:
-            cmd = [
-                python,
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--cache-dir",
-                str(self.cache / "pip"),
-                "-r",
-                str(reqfile),
-            ]
         try:
-            await self._run(cmd, log, cwd=source_dir)
+            await self._run(self._install_command(python, reqfile), log, cwd=source_dir)
         except BuildFailed as exc:
             # Tracing inside the agent is a bonus: the agent still deploys without it.
             await log(f"warning: OpenTelemetry instrumentations not installed: {exc.message}")
@@ -288,55 +260,90 @@ class VenvBuilder:
         lines = [p for p in parents if os.path.isdir(p)]
         (targets[0] / "_nasiko_platform.pth").write_text("\n".join(lines) + "\n")
 
+    def _install_command(self, python: str, reqfile: Path) -> list[str]:
+        if self.uv:
+            return [self.uv, "pip", "install", "--python", python, "-r", str(reqfile)]
+        return [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--cache-dir",
+            str(self.cache / "pip"),
+            "-r",
+            str(reqfile),
+        ]
+
     async def _run(self, cmd: list[str], log: LogSink, *, cwd: Path | None = None) -> None:
-        env = {
-            **os.environ,
-            "UV_CACHE_DIR": str(self.cache / "uv"),
-            "PIP_CACHE_DIR": str(self.cache / "pip"),
-            "PYTHONUNBUFFERED": "1",
-        }
-        env.pop("VIRTUAL_ENV", None)
-        await log("$ " + " ".join(cmd))
-        proc = await asyncio.create_subprocess_exec(
-            *cmd,
-            cwd=cwd,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
+        env = {"UV_CACHE_DIR": str(self.cache / "uv"), "PIP_CACHE_DIR": str(self.cache / "pip")}
+        await run_logged(
+            cmd, log, cwd=cwd, env=env, timeout=self.timeout, what="building the environment"
         )
-        tail: deque[str] = deque(maxlen=_TAIL)
 
-        async def _pump() -> None:
-            assert proc.stdout is not None
-            async for raw in proc.stdout:
-                line = raw.decode("utf-8", "replace").rstrip()
-                tail.append(line)
-                await log(line)
 
-        try:
-            await asyncio.wait_for(_pump(), self.timeout)
-            code = await proc.wait()
-        except TimeoutError as exc:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, 9)
-            await proc.wait()
-            raise BuildFailed(
-                f"building the environment took longer than {self.timeout:.0f}s",
-                details={"command": cmd, "log_tail": list(tail)},
-            ) from exc
-        except asyncio.CancelledError:
-            # A cancelled build must not leave pip/uv running in the background.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, 9)
-            raise
-        if code != 0:
-            raise BuildFailed(
-                f"`{' '.join(cmd[:3])} …` failed with exit code {code}: "
-                f"{tail[-1] if tail else 'no output'}",
-                details={"command": cmd, "exit_code": code, "log_tail": list(tail)},
-            )
+async def run_logged(
+    cmd: list[str],
+    log: LogSink,
+    *,
+    cwd: Path | None,
+    env: dict[str, str],
+    timeout: float | None,  # noqa: ASYNC109 - bounds the child process, not this call
+    what: str,
+    failure: str | None = None,
+) -> None:
+    """Runs a build command in its own session, streaming its output to ``log``.
+
+    A non-zero exit, or ``timeout`` seconds passing, raises `BuildFailed` with the last lines
+    of output; a cancelled build kills the whole process group so pip/uv never linger.
+    ``failure`` replaces the default "`cmd …` failed" wording of the exit-code error.
+    """
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+    full_env.pop("VIRTUAL_ENV", None)
+    await log("$ " + " ".join(cmd))
+    proc = await asyncio.create_subprocess_exec(
+        *cmd,
+        cwd=cwd,
+        env=full_env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+    )
+    tail: deque[str] = deque(maxlen=_TAIL)
+
+    async def _pump() -> None:
+        assert proc.stdout is not None
+        async for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip()
+            tail.append(line)
+            await log(line)
+
+    try:
+        await asyncio.wait_for(_pump(), timeout)
+        code = await proc.wait()
+    except TimeoutError as exc:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, 9)
+        await proc.wait()
+        raise BuildFailed(
+            f"{what} took longer than {timeout:.0f}s",
+            details={"command": cmd, "log_tail": list(tail)},
+        ) from exc
+    except asyncio.CancelledError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, 9)
+        raise
+    if code != 0:
+        last = tail[-1] if tail else "no output"
+        message = (
+            f"{failure} (exit code {code}): {last}"
+            if failure
+            else f"`{' '.join(cmd[:3])} …` failed with exit code {code}: {last}"
+        )
+        raise BuildFailed(
+            message, details={"command": cmd, "exit_code": code, "log_tail": list(tail)}
+        )
 
 
 def default_python() -> str:
