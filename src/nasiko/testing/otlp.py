@@ -8,14 +8,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import secrets
-import threading
 import time
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any
 
 from google.protobuf import json_format
@@ -25,6 +22,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from nasiko.core.observability.models import SpanRecord
 from nasiko.settings import Settings
+from nasiko.testing.platform import PlatformThread, free_port
 
 _KIND = {"unspecified": 0, "internal": 1, "server": 2, "client": 3, "producer": 4, "consumer": 5}
 _STATUS = {"unset": 0, "ok": 1, "error": 2}
@@ -119,8 +117,8 @@ def encode_json(records: Sequence[SpanRecord]) -> dict[str, Any]:
     return doc
 
 
-class TraceStack:
-    """API (with traces + OTLP routes) and the OTLP app, live, on their own event loop.
+class TraceStack(PlatformThread):
+    """A live API (with the traces and OTLP routes) and the OTLP listener, on free ports.
 
     with TraceStack(settings) as stack:
         httpx.post(stack.otlp_url + "/v1/traces", ...)
@@ -128,88 +126,18 @@ class TraceStack:
     """
 
     def __init__(self, settings: Settings, *, timeout: float = 30.0) -> None:
-        self.settings = settings
-        self.timeout = timeout
-        self.services: Any = None
-        self.api_url = ""
-        self.otlp_url = ""
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, daemon=True, name="trace-stack")
+        settings.observability.otlp_port = free_port()
+        super().__init__(settings, ["api", "otlp"], timeout=timeout)
+
+    @property
+    def otlp_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.observability.otlp_port}"
 
     @property
     def service(self) -> Any:
         return self.services.extensions["traces"]
 
-    def _main(self) -> None:
-        try:
-            asyncio.run(self._run())
-        except BaseException as exc:  # handed to the test thread, which re-raises it
-            self._error = exc
-        finally:
-            self._ready.set()
-
-    async def _run(self) -> None:
-        import uvicorn
-
-        from nasiko.api.app import create_app
-        from nasiko.api.routes import otlp
-        from nasiko.bootstrap import open_services
-        from nasiko.observability.wiring import register
-        from nasiko.testing.serving import bind_socket, socket_url
-
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with open_services(self.settings) as svc:
-            register(svc, flush_interval=0.05)
-            app = create_app(svc)
-            app.include_router(otlp.router)
-            apps = [app, otlp.create_otlp_app(svc)]
-            socks = [bind_socket("127.0.0.1", 0) for _ in apps]
-            self.api_url, self.otlp_url = (socket_url("127.0.0.1", s) for s in socks)
-            servers = [
-                uvicorn.Server(uvicorn.Config(a, log_level="warning", lifespan="off")) for a in apps
-            ]
-            tasks = [
-                asyncio.create_task(srv.serve(sockets=[sock]))
-                for srv, sock in zip(servers, socks, strict=True)
-            ]
-            tasks += [asyncio.create_task(job(self._stop)) for job in svc.extensions["background"]]
-            while not all(s.started for s in servers):  # noqa: ASYNC110 - uvicorn has no event
-                await asyncio.sleep(0.01)
-            self.services = svc
-            self._ready.set()
-            await self._stop.wait()
-            for srv in servers:
-                srv.should_exit = True
-            await asyncio.gather(*tasks)
-            for closer in reversed(svc.extensions.get("closers", [])):
-                await closer()
-            for sock in socks:
-                sock.close()
-
-    def call(self, coro: Any, timeout: float = 30.0) -> Any:
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
-
     def __enter__(self) -> TraceStack:
-        self._thread.start()
-        if not self._ready.wait(self.timeout):
-            raise TimeoutError("the trace stack did not start in time")
-        if self._error is not None:
-            raise self._error
+        super().__enter__()
+        self.service.flush_interval = 0.05  # tests read spans right after sending them
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(self.timeout)
-        if self._error is not None and exc is None:
-            raise self._error
