@@ -301,7 +301,6 @@ def wire_chat(svc: Services) -> None:
         registry=svc.registry,
         router=router,
         cache=svc.cache,
-        gateway_url=s.gateway_url,
         timeout=s.gateway.request_timeout,
     )
 

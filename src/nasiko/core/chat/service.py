@@ -22,6 +22,7 @@ from nasiko.core.chat.models import (
 )
 from nasiko.core.models import Page, Principal, utcnow
 from nasiko.core.ports import Cache
+from nasiko.core.registry.models import Agent
 from nasiko.core.registry.service import RegistryService
 from nasiko.core.routing.service import RouterService
 from nasiko.errors import InvalidInput, NasikoError, NotFound
@@ -37,14 +38,12 @@ class ChatService:
         registry: RegistryService,
         router: RouterService | None,
         cache: Cache,
-        gateway_url: str,
         timeout: float,
     ) -> None:
         self.repo = repo
         self.registry = registry
         self.router = router
         self.cache = cache
-        self.gateway_url = gateway_url.rstrip("/")
         self.timeout = timeout
 
     # ------------------------------------------------------------------ sessions
@@ -121,11 +120,10 @@ class ChatService:
 
     async def _pick(
         self, principal: Principal, session: ChatSession, body: SendMessage
-    ) -> tuple[str, dict[str, Any] | None]:
+    ) -> tuple[Agent, dict[str, Any] | None]:
         wanted = body.agent or session.agent_slug or "auto"
         if wanted != "auto":
-            agent = await self.registry.get_visible(principal, wanted)
-            return agent.slug, None
+            return await self.registry.get_visible(principal, wanted), None
         if self.router is None:
             raise InvalidInput("automatic routing is not available here; choose an agent")
         if not body.text.strip():
@@ -145,7 +143,8 @@ class ChatService:
         slug = self.router.slug_of(best.agent_id)
         if slug is None:
             raise NotFound("the chosen agent is gone; try again", code="no_agent_fits")
-        return slug, {
+        agent = await self.registry.get_visible(principal, slug)
+        return agent, {
             "agent": slug,
             "agent_id": best.agent_id,
             "score": best.score,
@@ -169,7 +168,8 @@ class ChatService:
             raise InvalidInput(
                 "a file's data is not valid base64", details=[{"field": "files"}]
             ) from exc
-        slug, routed = await self._pick(principal, session, body)
+        agent, routed = await self._pick(principal, session, body)
+        slug = agent.slug
         if routed is not None:
             yield {"event": "routed", "data": routed}
         continue_task = session.task_id if session.state == "input-required" else None
@@ -181,8 +181,9 @@ class ChatService:
             headers={"Authorization": f"Bearer {token}"},
         )
         try:
+            # The card as the gateway publishes it, built here: no card fetch per message.
             async for event in stream_text(
-                f"{self.gateway_url}/agents/{slug}",
+                self.registry.public_card(agent),
                 body.text,
                 client=client,
                 stream=body.stream,
@@ -215,12 +216,8 @@ class ChatService:
             await client.aclose()
         if not streamed and collector.text:
             yield {"event": "delta", "data": {"text": collector.text, "append": False}}
-        agent = await self.registry.repo.get(slug)
         await self.repo.update_session(
-            session.id,
-            state=collector.state,
-            task_id=collector.task_id,
-            last_agent_id=agent.id if agent else None,
+            session.id, state=collector.state, task_id=collector.task_id, last_agent_id=agent.id
         )
         state, text = collector.state, collector.text
         task_id, context_id = collector.task_id, collector.context_id
